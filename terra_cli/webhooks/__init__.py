@@ -1,0 +1,1 @@
+"""The webhook engine: signatures, the receiver, the event log, forwarding, samples."""
