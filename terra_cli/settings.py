@@ -8,6 +8,7 @@ came from so `terra config show` can say so. The file is created 0600 inside a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -220,10 +221,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         ) from None
     finally:
         if tmp_name is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
-            except OSError:
-                pass
 
 
 @dataclass
@@ -264,7 +263,7 @@ class ConfigFile:
         except tomllib.TOMLDecodeError as exc:
             raise InputError(
                 f"{path} is not valid TOML: {exc}.",
-                hint="Fix the line named above, or delete the file and run 'terra config set' again.",
+                hint="Fix that line, or delete the file and run 'terra config set' again.",
             ) from None
         cfg._check_shape()
         return cfg
