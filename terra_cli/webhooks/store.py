@@ -1,0 +1,205 @@
+"""The event log: append-only JSON Lines files, one per UTC day.
+
+`<data dir>/events/YYYY-MM-DD.jsonl`, one object per request: `id`,
+`received_at`, `method`, `path`, `headers`, `body` (the exact text when the
+bytes are UTF-8) or `body_b64`, `verdict`, `status`, `forward`, plus `size`.
+`append` writes each record with one `write` on an O_APPEND descriptor and
+returns only once the bytes are in the file, so an acknowledged request is
+never missing from the log, even when terra is killed right after.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from terra_cli.errors import InputError, LocalResourceError
+from terra_cli.settings import data_dir, ensure_private_dir
+from terra_cli.webhooks.events import Delivery
+
+ID_PREFIX = "evt_"
+
+
+def new_event_id() -> str:
+    """A short random id such as `evt_3f9a0c2b7d41e856`."""
+    return ID_PREFIX + secrets.token_hex(8)
+
+
+def utc_now_iso(now: float) -> str:
+    """ISO 8601 UTC with milliseconds and a Z: `2026-11-28T10:15:00.123Z`."""
+    stamp = datetime.fromtimestamp(now, tz=timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def default_root() -> Path:
+    """Where the event log lives: `events/` under the data directory."""
+    return data_dir() / "events"
+
+
+def record_from(delivery: Delivery) -> dict[str, Any]:
+    """The log record of a delivery, in the contract's field order."""
+    headers: dict[str, str] = {}
+    for name, value in delivery.headers:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    record: dict[str, Any] = {
+        "id": delivery.id,
+        "received_at": delivery.received_at,
+        "method": delivery.method,
+        "path": delivery.path,
+        "headers": headers,
+    }
+    if delivery.truncated:
+        record["body"] = None
+    else:
+        try:
+            record["body"] = delivery.body.decode("utf-8")
+        except UnicodeDecodeError:
+            record["body_b64"] = base64.b64encode(delivery.body).decode("ascii")
+    record["size"] = delivery.size
+    record["verdict"] = delivery.verdict
+    record["status"] = delivery.status
+    record["forward"] = delivery.forward.to_json() if delivery.forward else None
+    return record
+
+
+def record_body(record: dict[str, Any]) -> bytes:
+    """The exact body bytes a record holds (empty when none was kept, e.g. a 413)."""
+    body = record.get("body")
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    encoded = record.get("body_b64")
+    if isinstance(encoded, str):
+        return base64.b64decode(encoded)
+    return b""
+
+
+class EventStore:
+    """The append-only event log under `root` (normally `<data dir>/events`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._day: str | None = None
+
+    @classmethod
+    def default(cls) -> EventStore:
+        """The store in the user's data directory (`TERRA_DATA_DIR` moves it)."""
+        return cls(default_root())
+
+    def path_for(self, day: str) -> Path:
+        """The file that holds one UTC day, `YYYY-MM-DD.jsonl`."""
+        return self.root / f"{day}.jsonl"
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record as a line; the bytes are in the file when this returns."""
+        received = record.get("received_at")
+        day = received[:10] if isinstance(received, str) and len(received) >= 10 else None
+        day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        with self._lock:
+            fd = self._open(day)
+            try:
+                view = memoryview(line)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+            except OSError as exc:
+                raise LocalResourceError(
+                    f"Cannot write the event log {self.path_for(day)}: {exc.strerror or exc}.",
+                    hint="Free some space or fix the folder's permissions, set TERRA_DATA_DIR "
+                    "elsewhere, or run 'terra listen --no-save'.",
+                ) from None
+
+    def _open(self, day: str) -> int:
+        if self._fd is not None and self._day == day:
+            return self._fd
+        self._close()
+        ensure_private_dir(self.root)
+        path = self.path_for(day)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise LocalResourceError(
+                f"Cannot open the event log {path}: {exc.strerror or exc}.",
+                hint="Fix the folder's permissions, set TERRA_DATA_DIR elsewhere, "
+                "or run 'terra listen --no-save'.",
+            ) from None
+        self._fd, self._day = fd, day
+        return fd
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = self._day = None
+
+    def close(self) -> None:
+        """Release the open file (appending again reopens it)."""
+        with self._lock:
+            self._close()
+
+    def files(self) -> list[Path]:
+        """The day files, oldest first."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.glob("*.jsonl") if p.is_file())
+
+    def iter_records(self, newest_first: bool = True) -> Iterator[dict[str, Any]]:
+        """Every readable record; a line that is not a JSON object is skipped."""
+        files = self.files()
+        if newest_first:
+            files.reverse()
+        for path in files:
+            try:
+                lines = path.read_bytes().splitlines()
+            except OSError as exc:
+                raise LocalResourceError(
+                    f"Cannot read the event log {path}: {exc.strerror or exc}.",
+                    hint="Check the file's permissions, or set TERRA_DATA_DIR.",
+                ) from None
+            if newest_first:
+                lines.reverse()
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    yield record
+
+    def find(self, event_id_or_unique_prefix: str) -> dict[str, Any]:
+        """The record with this id, or the only one whose id starts with the prefix."""
+        wanted = event_id_or_unique_prefix.strip()
+        if not wanted:
+            raise InputError("No event id given.", hint="Run 'terra events list' to see ids.")
+        prefixes = {wanted} if wanted.startswith(ID_PREFIX) else {wanted, ID_PREFIX + wanted}
+        matches: dict[str, dict[str, Any]] = {}
+        for record in self.iter_records():
+            rid = record.get("id")
+            if not isinstance(rid, str):
+                continue
+            if rid == wanted:
+                return record
+            if any(rid.startswith(p) for p in prefixes):
+                matches.setdefault(rid, record)
+        if len(matches) == 1:
+            return next(iter(matches.values()))
+        if not matches:
+            raise InputError(
+                f"No event '{wanted}' in the event log.",
+                hint="Run 'terra events list' to see the ids in the log.",
+            )
+        raise InputError(
+            f"'{wanted}' matches {len(matches)} events.",
+            hint="Give more characters of the id; 'terra events list' shows them.",
+        )
