@@ -59,6 +59,11 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def _visible(parts: list[tuple[str, str | None]]) -> int:
+    """The width of parts joined by single spaces."""
+    return sum(len(text) for text, _ in parts) + len(parts) - 1
+
+
 def event_line(event: Event, width: int | None = None, color: bool = False) -> str:
     """One line: time, type, provider, user, reference, size, what it holds, verdict, forward.
 
@@ -71,16 +76,17 @@ def event_line(event: Event, width: int | None = None, color: bool = False) -> s
         if event.verdict == "unchecked"
         else STYLES["error"]
     )
-    head = [
+    head: list[tuple[str, str | None]] = [
         (_clock(event.received_at), STYLES["dim"]),
         (f"{(event.type or '?'):<16}", KIND_STYLES.get(event.kind)),
         (f"{(event.provider or '-'):<7}", None),
         (f"{(event.user_id[:8] if event.user_id else '-'):<8}", None),
+        (human_size(event.size), STYLES["dim"]),
     ]
     if event.reference_id:
-        head.append(("ref:" + _fit(event.reference_id, 20), None))
-    head.append((human_size(event.size), STYLES["dim"]))
-    tail = [(VERDICT_TEXT.get(event.verdict, event.verdict), verdict_code)]
+        head.insert(4, ("ref:" + _fit(event.reference_id, 20), None))
+    verdict_text = VERDICT_TEXT.get(event.verdict, event.verdict)
+    tail: list[tuple[str, str | None]] = [(verdict_text, verdict_code)]
     if event.forward is not None:
         fwd = event.forward
         if fwd.status is None:
@@ -94,8 +100,12 @@ def event_line(event: Event, width: int | None = None, color: bool = False) -> s
         tail.append(("(retry)", STYLES["warn"]))
     description = event.summary
     if width is not None:
-        used = sum(len(t) for t, _ in head + tail) + len(head) + len(tail)
-        description = _fit(description, width - used)
+        # Narrow screens lose the reference, then the size, before the verdict.
+        for optional in (4, 4):
+            if _visible(head + tail) <= width - 12 or len(head) <= 4:
+                break
+            del head[optional]
+        description = _fit(description, width - _visible(head + tail) - 1)
     parts = [*head, (description, None), *tail] if description else [*head, *tail]
     return " ".join(_paint(text, code, color) for text, code in parts)
 

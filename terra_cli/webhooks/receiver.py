@@ -538,7 +538,8 @@ def _handler_class(idle_timeout: float) -> type[Any]:
             while got < length:
                 if time.monotonic() > deadline:
                     raise _SlowClient()
-                n = self.rfile.readinto(view[got : got + MIB])
+                # readinto1: at most one recv, so the deadline is checked as bytes trickle in.
+                n = self.rfile.readinto1(view[got : got + MIB])
                 if not n:
                     raise ConnectionError("client closed the connection mid-body")
                 got += n
