@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from types import FrameType
 from typing import Annotated, Any
 
@@ -86,7 +87,7 @@ def listen(
         strict=strict,
         max_body=max(1, int(max_body * MIB)),
     )
-    sink = _json_sink() if json_out else _line_sink(full)
+    sink = show.events_json if json_out else _line_sink(full)
     session = ListenSession(config, store, sink, keep_body=full, types=types, max_events=max_events)
     session.start()
     _install_signal_handlers(session)
@@ -158,23 +159,17 @@ def _parse_types(raw: str | None) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def _json_sink() -> Any:
-    def sink(event: Event) -> None:
-        show.event_json(event)
-
-    return sink
-
-
-def _line_sink(full: bool) -> Any:
+def _line_sink(full: bool) -> Callable[[list[Event]], None]:
     printer = show.EventPrinter(full=full)
     warned = False
 
-    def sink(event: Event) -> None:
+    def sink(events: list[Event]) -> None:
         nonlocal warned
-        printer(event)
-        if not warned and event.verdict in ("bad", "stale", "unsigned"):
+        printer(events)
+        failed = next((e for e in events if e.verdict in ("bad", "stale", "unsigned")), None)
+        if not warned and failed is not None:
             warned = True
-            show.first_failure(event)
+            show.first_failure(failed)
 
     return sink
 

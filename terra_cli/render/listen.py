@@ -142,18 +142,26 @@ class EventPrinter:
         self.color = color_enabled(sys.stdout)
         self.fit = is_terminal(sys.stdout) or bool(os.environ.get("COLUMNS"))
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, events: list[Event]) -> None:
         width = shutil.get_terminal_size().columns if self.fit else None
-        out = event_line(event, width, self.color) + "\n"
-        if self.full and event.body:
-            out += full_body(event) + "\n"
-        sys.stdout.write(out)
+        out: list[str] = []
+        for event in events:
+            out.append(event_line(event, width, self.color) + "\n")
+            if self.full and event.body:
+                out.append(full_body(event) + "\n")
+        sys.stdout.write("".join(out))
         sys.stdout.flush()
 
 
-def event_json(event: Event) -> None:
-    """One NDJSON event record on stdout, flushed."""
-    result_ndjson(event.to_json())
+def events_json(events: list[Event]) -> None:
+    """NDJSON event records on stdout, one per line, flushed at once (one write)."""
+    sys.stdout.write(
+        "".join(
+            json.dumps(e.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+            for e in events
+        )
+    )
+    sys.stdout.flush()
 
 
 def ready_json(url: str, public_url: str | None, host: str, port: int, path: str) -> None:

@@ -4,8 +4,9 @@ One thread per connection (HTTP/1.1 keep-alive). For every POST, on any path:
 read the body as bytes (never past `max_body`), judge the signature, forward
 when a forwarder is set, append the record to the event log, and only then
 answer, in a single write with Nagle off so keep-alive clients never wait for
-a delayed ACK. The `Delivery` goes to `emit` after the answer: the receiver
-never prints, and a slow screen cannot hold an acknowledgement back.
+a delayed ACK. Just before the answer the `Delivery` goes to `emit`, which
+must not block (a queue put): the receiver never prints, and a slow screen
+cannot hold an acknowledgement back.
 
 `GET /healthz` answers JSON, any other GET a short plain-text status page.
 """
@@ -150,7 +151,7 @@ class Receiver:
         self._seen_traces: set[str] = set()
         self._seen_lock = threading.Lock()
         self._active = 0
-        self._active_lock = threading.Condition()
+        self._active_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -185,9 +186,8 @@ class Receiver:
             return
         server.shutdown()
         deadline = time.monotonic() + grace
-        with self._active_lock:
-            while self._active and time.monotonic() < deadline:
-                self._active_lock.wait(max(0.0, deadline - time.monotonic()))
+        while self._active and time.monotonic() < deadline:
+            time.sleep(0.01)
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=grace)
@@ -218,7 +218,6 @@ class Receiver:
     def end(self) -> None:
         with self._active_lock:
             self._active -= 1
-            self._active_lock.notify_all()
 
     def status_page(self) -> str:
         snap = self.stats.snapshot()
@@ -504,12 +503,14 @@ def _handler_class(idle_timeout: float) -> type[Any]:
                     receiver.fail(exc)
                     self.answer_json(500, {"error": "the event could not be saved"}, close=True)
                     return
+            # Queue it for the screen before answering (a put never blocks), so the
+            # display order is the order in which senders got their answers.
+            receiver.stats.count(verdict.value)
+            receiver.emit(delivery)
             if forward is not None and status != 502:
                 self.answer(status, reply_body, None, reply_headers, close=refused)
             else:
                 self.answer(status, reply_body, close=refused)
-            receiver.stats.count(verdict.value)
-            receiver.emit(delivery)
             if refused:
                 self.drain(size)
 

@@ -1,7 +1,9 @@
 """One `terra listen` run: the receiver, the queue to the screen, and when to stop.
 
 The receiver puts each answered `Delivery` on a queue; one display thread
-summarises it (`build_event`) and hands the `Event` to the sink (the renderer).
+summarises it (`build_event`) and hands the events to the sink (the renderer)
+in batches: whatever queued up while the last batch was written goes out in
+one write, so a burst costs few system calls.
 A slow or blocked terminal therefore only delays the screen, never an answer.
 The run stops on `--max-events`, `--timeout`, a stop request (signal, closed
 stdout) or a fatal receiver failure, and reports counts by verdict.
@@ -47,7 +49,7 @@ class ListenSession:
         self,
         config: ReceiverConfig,
         store: EventStore | None,
-        sink: Callable[[Event], None],
+        sink: Callable[[list[Event]], None],
         forwarder: Forwarder | None = None,
         keep_body: bool = False,
         types: frozenset[str] | None = None,
@@ -111,20 +113,33 @@ class ListenSession:
         self.outcome.dropped = self.receiver.stats.snapshot()["dropped"]
 
     def _pump(self) -> None:
-        while True:
-            delivery = self._queue.get()
-            if delivery is None:
-                return
-            event = build_event(delivery, keep_body=self.keep_body)
-            with self._lock:
-                self.outcome.events += 1
-                counts = self.outcome.by_verdict
-                counts[event.verdict] = counts.get(event.verdict, 0) + 1
-                reached = self.max_events is not None and self.outcome.events >= self.max_events
-            if not self._sink_broken and (self.types is None or event.type in self.types):
+        done = False
+        while not done:
+            batch = [self._queue.get()]
+            while len(batch) < 512:
                 try:
-                    self.sink(event)
-                    self.outcome.shown += 1
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            shown: list[Event] = []
+            reached = False
+            for delivery in batch:
+                if delivery is None:
+                    done = True
+                    break
+                event = build_event(delivery, keep_body=self.keep_body)
+                with self._lock:
+                    self.outcome.events += 1
+                    counts = self.outcome.by_verdict
+                    counts[event.verdict] = counts.get(event.verdict, 0) + 1
+                    if self.max_events is not None and self.outcome.events >= self.max_events:
+                        reached = True
+                if self.types is None or event.type in self.types:
+                    shown.append(event)
+            if shown and not self._sink_broken:
+                try:
+                    self.sink(shown)
+                    self.outcome.shown += len(shown)
                 except (BrokenPipeError, ValueError):
                     # The reader of stdout went away (`| head -1`): stop quietly.
                     self._sink_broken = True

@@ -14,8 +14,10 @@ import base64
 import contextlib
 import json
 import os
+import random
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,15 +30,28 @@ from terra_cli.webhooks.events import Delivery
 ID_PREFIX = "evt_"
 
 
+# Ids need to be unique, not secret: a generator seeded once from the OS costs
+# no system call per request.
+_ids = random.Random(secrets.randbits(128))  # noqa: S311 - uniqueness, not secrecy
+
+
 def new_event_id() -> str:
     """A short random id such as `evt_3f9a0c2b7d41e856`."""
-    return ID_PREFIX + secrets.token_hex(8)
+    return f"{ID_PREFIX}{_ids.getrandbits(64):016x}"
+
+
+_second: tuple[int, str] = (-1, "")
 
 
 def utc_now_iso(now: float) -> str:
     """ISO 8601 UTC with milliseconds and a Z: `2026-11-28T10:15:00.123Z`."""
-    stamp = datetime.fromtimestamp(now, tz=timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+    global _second
+    whole = int(now)
+    cached = _second
+    if cached[0] != whole:
+        cached = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+        _second = cached
+    return f"{cached[1]}.{int((now - whole) * 1000):03d}Z"
 
 
 def default_root() -> Path:
@@ -87,9 +102,8 @@ class EventStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._lock = threading.Lock()
-        self._fd: int | None = None
-        self._day: str | None = None
+        self._lock = threading.Lock()  # guards opening day files, not writing to them
+        self._fds: dict[str, int] = {}
 
     @classmethod
     def default(cls) -> EventStore:
@@ -101,52 +115,57 @@ class EventStore:
         return self.root / f"{day}.jsonl"
 
     def append(self, record: dict[str, Any]) -> None:
-        """Write one record as a line; the bytes are in the file when this returns."""
+        """Write one record as a line; the bytes are in the file when this returns.
+
+        One `write` on an O_APPEND descriptor is atomic against the other
+        handler threads' writes, so no lock is held while writing.
+        """
         received = record.get("received_at")
         day = received[:10] if isinstance(received, str) and len(received) >= 10 else None
         day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        with self._lock:
+        fd = self._fds.get(day)
+        if fd is None:
             fd = self._open(day)
-            try:
-                view = memoryview(line)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-            except OSError as exc:
-                raise LocalResourceError(
-                    f"Cannot write the event log {self.path_for(day)}: {exc.strerror or exc}.",
-                    hint="Free some space or fix the folder's permissions, set TERRA_DATA_DIR "
-                    "elsewhere, or run 'terra listen --no-save'.",
-                ) from None
-
-    def _open(self, day: str) -> int:
-        if self._fd is not None and self._day == day:
-            return self._fd
-        self._close()
-        ensure_private_dir(self.root)
-        path = self.path_for(day)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            view = memoryview(line)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
         except OSError as exc:
             raise LocalResourceError(
-                f"Cannot open the event log {path}: {exc.strerror or exc}.",
-                hint="Fix the folder's permissions, set TERRA_DATA_DIR elsewhere, "
-                "or run 'terra listen --no-save'.",
+                f"Cannot write the event log {self.path_for(day)}: {exc.strerror or exc}.",
+                hint="Free some space or fix the folder's permissions, set TERRA_DATA_DIR "
+                "elsewhere, or run 'terra listen --no-save'.",
             ) from None
-        self._fd, self._day = fd, day
-        return fd
 
-    def _close(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-        self._fd = self._day = None
+    def _open(self, day: str) -> int:
+        with self._lock:
+            fd = self._fds.get(day)
+            if fd is not None:
+                return fd
+            ensure_private_dir(self.root)
+            path = self.path_for(day)
+            try:
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                fd = os.open(path, flags, 0o600)
+            except OSError as exc:
+                raise LocalResourceError(
+                    f"Cannot open the event log {path}: {exc.strerror or exc}.",
+                    hint="Fix the folder's permissions, set TERRA_DATA_DIR elsewhere, "
+                    "or run 'terra listen --no-save'.",
+                ) from None
+            # Earlier days stay open until close(): a thread may still be writing to one.
+            self._fds[day] = fd
+            return fd
 
     def close(self) -> None:
-        """Release the open file (appending again reopens it)."""
+        """Release the open files (appending again reopens them)."""
         with self._lock:
-            self._close()
+            fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def files(self) -> list[Path]:
         """The day files, oldest first."""
