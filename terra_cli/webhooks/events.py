@@ -58,6 +58,10 @@ KNOWN_TYPES = DATA_TYPES | AUTH_TYPES | WARNING_TYPES | INFO_TYPES | {"athlete"}
 
 # A gzip body is decoded for display only, and never past this size (bomb guard).
 MAX_DECODED = 256 * 1024 * 1024
+# Bodies larger than this are summarised one data record at a time, so a 30 MB
+# payload never exists as one tree of Python objects.
+STREAM_OVER = 1024 * 1024
+_WS = re.compile(r"[ \t\n\r]*")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -213,12 +217,77 @@ def _summarize(body: bytes, headers: Headers) -> Summary:
     except UnicodeDecodeError:
         return Summary(None, "invalid", f"binary body, not UTF-8 ({human_size(len(decoded))})")
     try:
-        doc = json.loads(text)
+        doc = _scan_event(text) if len(text) > STREAM_OVER else json.loads(text)
     except ValueError:
         return Summary(None, "invalid", f"not JSON ({human_size(len(decoded))})")
     if not isinstance(doc, dict):
         return Summary(None, "invalid", f"JSON {type(doc).__name__}, not an event object")
     return _summarize_event(doc)
+
+
+def _scan_event(text: str) -> Any:
+    """Parse a JSON object like json.loads, but keep only each data record's metadata.
+
+    The summary needs no more than that; the records are parsed one by one
+    (`raw_decode`) and dropped, which bounds memory for very large payloads.
+    """
+    decoder = json.JSONDecoder()
+
+    def ws(i: int) -> int:
+        return _WS.match(text, i).end()  # type: ignore[union-attr]
+
+    i = ws(0)
+    if text[i : i + 1] != "{":
+        return json.loads(text)
+    doc: dict[str, Any] = {}
+    i = ws(i + 1)
+    if text[i : i + 1] == "}":
+        i += 1
+    else:
+        while True:
+            if text[i : i + 1] != '"':
+                raise ValueError("expected a key")
+            key, i = decoder.raw_decode(text, i)
+            i = ws(i)
+            if text[i : i + 1] != ":":
+                raise ValueError("expected ':'")
+            i = ws(i + 1)
+            if key == "data" and text[i : i + 1] == "[":
+                doc[key], i = _scan_records(decoder, text, i, ws)
+            else:
+                doc[key], i = decoder.raw_decode(text, i)
+            i = ws(i)
+            if text[i : i + 1] == ",":
+                i = ws(i + 1)
+                continue
+            if text[i : i + 1] == "}":
+                i += 1
+                break
+            raise ValueError("expected ',' or '}'")
+    if ws(i) != len(text):
+        raise ValueError("extra data")
+    return doc
+
+
+def _scan_records(
+    decoder: json.JSONDecoder, text: str, i: int, ws: Any
+) -> tuple[list[Any], int]:
+    """The `data` array from index `i` (at '['), each record reduced to its metadata."""
+    records: list[Any] = []
+    i = ws(i + 1)
+    if text[i : i + 1] == "]":
+        return records, i + 1
+    while True:
+        item, i = decoder.raw_decode(text, i)
+        records.append({"metadata": item.get("metadata")} if isinstance(item, dict) else None)
+        del item
+        i = ws(i)
+        if text[i : i + 1] == ",":
+            i = ws(i + 1)
+            continue
+        if text[i : i + 1] == "]":
+            return records, i + 1
+        raise ValueError("expected ',' or ']'")
 
 
 def _summarize_event(doc: dict[str, Any]) -> Summary:

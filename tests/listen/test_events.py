@@ -221,3 +221,73 @@ def test_build_event_for_a_refused_body() -> None:
 )
 def test_human_size(n: int, text: str) -> None:
     assert human_size(n) == text
+
+
+# -- large bodies are summarised record by record; the result must not change ------------
+
+
+@pytest.fixture
+def stream_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    import terra_cli.webhooks.events as events_module
+
+    monkeypatch.setattr(events_module, "STREAM_OVER", 0)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("indent", [None, 2])
+def test_streamed_summary_equals_the_plain_one(
+    name: str, indent: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import terra_cli.webhooks.events as events_module
+
+    body = json.dumps(EVENTS[name], indent=indent).encode()
+    plain = summarize(body)
+    monkeypatch.setattr(events_module, "STREAM_OVER", 0)
+    assert summarize(body) == plain
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type":"daily","data":[1,2}',
+        b'{"type":"daily","data":[{"a":1}],}',
+        b'{"type":"daily" "data":[]}',
+        b'{"type":"daily","data":[]} extra',
+        b'{"type":"daily",',
+        b"{",
+    ],
+)
+def test_streamed_summary_rejects_what_json_rejects(
+    body: bytes, stream_everything: None
+) -> None:
+    assert summarize(body).text.startswith("not JSON")
+
+
+def test_streamed_summary_of_odd_shapes(stream_everything: None) -> None:
+    assert summarize(b"[1]").text == "JSON list, not an event object"
+    assert summarize(b" {} ").text == "JSON object without a type (keys: )"
+    s = summarize(b'{"type":"sleep","data":[],"user":{"user_id":"u"}}')
+    assert (s.records, s.user_id) == (0, "u")
+    s = summarize(b'{"type":"sleep","data":[3, {"metadata": {"start_time": "2026-01-02"}}]}')
+    assert (s.records, s.start) == (2, "2026-01-02")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    etype=st.sampled_from(["activity", "daily", "sleep", "x"]),
+    rest=st.dictionaries(fields, json_values, max_size=6),
+    indent=st.sampled_from([None, 1]),
+)
+def test_streamed_and_plain_agree_on_any_shape(
+    etype: str, rest: dict[str, Any], indent: int | None
+) -> None:
+    import terra_cli.webhooks.events as events_module
+
+    body = json.dumps({**rest, "type": etype}, indent=indent).encode()
+    plain = summarize(body)
+    saved = events_module.STREAM_OVER
+    events_module.STREAM_OVER = 0
+    try:
+        assert summarize(body) == plain
+    finally:
+        events_module.STREAM_OVER = saved
