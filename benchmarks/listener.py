@@ -236,6 +236,12 @@ def start_terra(tmp: Path) -> tuple[subprocess.Popen[bytes], int, Path, list[byt
     return proc, int(ready["port"]), data / "events", lines
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
@@ -257,15 +263,19 @@ def main() -> None:
         terra_proc, terra_port, terra_events, lines = start_terra(tmp)
         warm = 200
         results: dict[str, list[Figures]] = {"bare stdlib": [], "terra listen": []}
+        pids = {"bare stdlib": bare_proc.pid, "terra listen": terra_proc.pid}
+        cpu: dict[str, float] = dict.fromkeys(pids, 0.0)
         try:
             load("warm-up", bare_port, warm, 2, 1)
             load("warm-up", terra_port, warm, 2, 1)
             # Interleaved rounds, so noise from other work on the machine hits both alike.
             for _ in range(args.rounds):
                 for label, port in (("bare stdlib", bare_port), ("terra listen", terra_port)):
+                    before = cpu_seconds(pids[label])
                     results[label].append(
                         load(label, port, args.requests, args.connections, args.clients)
                     )
+                    cpu[label] += cpu_seconds(pids[label]) - before
         finally:
             bare_proc.send_signal(signal.SIGTERM)
             terra_proc.send_signal(signal.SIGINT)
@@ -292,7 +302,8 @@ def main() -> None:
             f"p50 {median([f.p50_ms for f in rounds]):5.2f} ms  "
             f"p99 {median([f.p99_ms for f in rounds]):5.2f} ms (worst round "
             f"{max(f.p99_ms for f in rounds):5.2f})  "
-            f"all 200: {all(f.all_200 for f in rounds)}  logged {logged}/{sent[label]}"
+            f"all 200: {all(f.all_200 for f in rounds)}  logged {logged}/{sent[label]}  "
+            f"CPU {cpu[label] / sent[label] * 1e6:.0f} us/event"
         )
     print(f"terra listen NDJSON events shown: {terra_shown}/{sent['terra listen']}")
     ratio = rates["terra listen"] / rates["bare stdlib"]

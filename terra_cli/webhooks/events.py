@@ -171,7 +171,13 @@ class Event:
 
 def header_value(headers: Headers, name: str) -> str | None:
     """The first value of a header, by case-insensitive name."""
-    items = headers.items() if isinstance(headers, Mapping) else headers
+    # dict/tuple first: an isinstance check against the Mapping ABC is slow per event.
+    if isinstance(headers, dict):
+        items: Iterable[tuple[str, str]] = headers.items()
+    elif isinstance(headers, (tuple, list)):
+        items = headers
+    else:
+        items = headers.items() if isinstance(headers, Mapping) else headers
     wanted = name.lower()
     for key, value in items:
         if key.lower() == wanted:
@@ -418,7 +424,13 @@ def build_event(delivery: Delivery, keep_body: bool = False) -> Event:
         summary = Summary(None, "invalid", refused)
     else:
         summary = summarize(delivery.body, delivery.headers)
-    headers = delivery.headers
+    wanted: dict[str, str | None] = dict.fromkeys(
+        ("terra-reference", "x-terra-trace-id", "content-encoding")
+    )
+    for name, value in delivery.headers:
+        key = name.lower()
+        if key in wanted and wanted[key] is None:
+            wanted[key] = value
     return Event(
         id=delivery.id,
         received_at=delivery.received_at,
@@ -428,8 +440,8 @@ def build_event(delivery: Delivery, keep_body: bool = False) -> Event:
         user_id=summary.user_id,
         provider=summary.provider,
         reference_id=summary.reference_id,
-        terra_reference=header_value(headers, "terra-reference"),
-        trace_id=header_value(headers, "x-terra-trace-id"),
+        terra_reference=wanted["terra-reference"],
+        trace_id=wanted["x-terra-trace-id"],
         size=delivery.size,
         records=summary.records,
         verdict=delivery.verdict,
@@ -441,7 +453,7 @@ def build_event(delivery: Delivery, keep_body: bool = False) -> Event:
         start=summary.start,
         end=summary.end,
         body=delivery.body if keep_body else b"",
-        content_encoding=header_value(headers, "content-encoding"),
+        content_encoding=wanted["content-encoding"],
     )
 
 

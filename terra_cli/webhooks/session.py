@@ -23,6 +23,7 @@ from terra_cli.webhooks.signature import Verdict
 from terra_cli.webhooks.store import EventStore
 
 _FAILED = frozenset(v.value for v in Verdict if v.failed)
+BATCH_WAIT = 0.005  # seconds an event may wait to be shown with the ones right behind it
 
 
 @dataclass
@@ -116,6 +117,9 @@ class ListenSession:
         done = False
         while not done:
             batch = [self._queue.get()]
+            # Let a burst gather for a moment: one wake-up per batch instead of one per
+            # event keeps the display thread from fighting receiver threads for the GIL.
+            time.sleep(BATCH_WAIT)
             while len(batch) < 512:
                 try:
                     batch.append(self._queue.get_nowait())

@@ -102,8 +102,9 @@ class EventStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._lock = threading.Lock()  # guards opening day files, not writing to them
+        self._lock = threading.Lock()  # guards opening day files
         self._fds: dict[str, int] = {}
+        self._write_lock = threading.Lock()
 
     @classmethod
     def default(cls) -> EventStore:
@@ -117,8 +118,9 @@ class EventStore:
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as a line; the bytes are in the file when this returns.
 
-        One `write` on an O_APPEND descriptor is atomic against the other
-        handler threads' writes, so no lock is held while writing.
+        Each line goes out in one `writev` on an O_APPEND descriptor. The lock
+        is not needed for atomicity; it serialises writers, which measured
+        cheaper under load than threads queueing in the kernel.
         """
         received = record.get("received_at")
         day = received[:10] if isinstance(received, str) and len(received) >= 10 else None
@@ -129,7 +131,8 @@ class EventStore:
         if fd is None:
             fd = self._open(day)
         try:
-            written = os.writev(fd, [line, b"\n"])
+            with self._write_lock:
+                written = os.writev(fd, [line, b"\n"])
             if written < len(line) + 1:  # only on a full disk or a huge record
                 rest = memoryview(line + b"\n")[written:]
                 while rest:
@@ -146,7 +149,14 @@ class EventStore:
             fd = self._fds.get(day)
             if fd is not None:
                 return fd
-            ensure_private_dir(self.root)
+            try:
+                ensure_private_dir(self.root)
+            except LocalResourceError as exc:
+                raise LocalResourceError(
+                    exc.message,
+                    hint="Fix the folder's permissions, set TERRA_DATA_DIR elsewhere, "
+                    "or run 'terra listen --no-save'.",
+                ) from None
             path = self.path_for(day)
             try:
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC

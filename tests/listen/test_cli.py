@@ -303,3 +303,29 @@ def test_full_shows_pretty_json_and_cuts_long_bodies(home: Home) -> None:
     assert '\n  "type": "deauth",\n' in out
     assert "… cut: " in out and "terra events show evt_" in out
     assert len(out) < len(big)
+
+
+def test_unwritable_event_log_answers_500_and_exits_9(home: Home) -> None:
+    home.data_dir.mkdir(parents=True)
+    (home.data_dir / "events").write_text("a file where the events folder should be")
+    listener = start_listener(home)
+    assert listener.post(dumps(EVENTS["sleep"])).status == 500
+    code, out, err = listener.finish()
+    assert code == 9
+    lines = [line for line in err.splitlines() if line.startswith(("Error:", "Hint:"))]
+    assert lines[0].startswith("Error: Cannot create the directory")
+    assert lines[1].startswith("Hint: ")
+    assert "TERRA_DATA_DIR" in lines[1] and "--no-save" in lines[1]
+    assert len(out.splitlines()) == 1  # the ready record only: nothing unsaved was shown
+    assert_clean(out, err)
+
+
+def test_help_lists_every_contract_flag(home: Home) -> None:
+    result = home.run("listen", "--help", env={"COLUMNS": "200"})
+    assert result.code == 0
+    for flag in (
+        "--port", "--host", "--path", "--no-tunnel", "--domain", "--region", "--events",
+        "--full", "--json", "--no-save", "--strict", "--tolerance", "--max-body",
+        "--max-events", "--timeout",
+    ):  # fmt: skip
+        assert flag in result.stdout, flag
