@@ -239,6 +239,7 @@ def summary(
             "timeout": "reached --timeout",
             "stdout-closed": "stdout closed",
             "failure": "failed",
+            "stopped": "interrupted",
         }.get(reason, "stopped")
         noun = "event" if events == 1 else "events"
         info(f"Stopped ({why}) after {elapsed:.1f} s: {events} {noun} ({counts}).")
