@@ -240,7 +240,7 @@ class ConfigFile:
         cfg = cls(path)
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return cfg
         except IsADirectoryError:
             raise InputError(
