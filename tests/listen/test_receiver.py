@@ -446,3 +446,177 @@ def test_failed_verdicts_are_forwarded_without_strict(
     r = start_receiver(secret=SECRET, clock=fixed_clock, forwarder=StdlibForwarder(app_port))
     assert r.post(BODY).status == 201
     assert len(_App.seen) == 1
+
+
+# -- HTTP details of the event-loop server --------------------------------------------
+
+
+def _exchange(port: int, raw: bytes, until: bytes = b"", timeout: float = 5.0) -> bytes:
+    """Send raw bytes; read until `until` is seen, the server closes, or timeout."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(raw)
+        data = b""
+        while not (until and until in data):
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def test_pipelined_requests_are_answered_in_order(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    one = b'{"type":"sleep","n":1}'
+    two = b'{"type":"sleep","n":2}'
+    raw = (
+        b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+        b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+        % (len(one), one, len(two), two)
+    )
+    data = _exchange(r.port, raw)
+    assert data.count(b"HTTP/1.1 200 OK") == 2
+    assert [rec["path"] for rec in r.records()] == ["/a", "/b"]
+    assert [record_body(rec) for rec in r.records()] == [one, two]
+
+
+def test_expect_100_continue(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:
+        s.sendall(
+            b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert s.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(b"{}")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    assert record_body(r.records()[0]) == b"{}"
+
+
+def test_expect_100_is_not_sent_for_a_body_over_the_limit(start_receiver: StartReceiver) -> None:
+    r = start_receiver(max_body=10)
+    raw = b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\nExpect: 100-continue\r\n\r\n"
+    data = _exchange(r.port, raw)
+    assert data.startswith(b"HTTP/1.1 413")
+    assert r.records()[0]["status"] == 413
+
+
+def test_http_1_0_gets_connection_close(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    data = _exchange(r.port, b"POST /x HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}")
+    assert data.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in data
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"NONSENSE\r\n\r\n", b"400"),
+        (b"POST /x HTTP/2.0\r\nContent-Length: 0\r\n\r\n", b"505"),
+        (b"POST /x HTTP/1.1\r\nno colon here\r\n\r\n", b"400"),
+        (b"POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", b"400"),
+        (b"POST /x HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n", b"400"),
+        (b"POST /x HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
+        (b"POST /x HTTP/1.1\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n", b"431"),
+        (b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", b"400"),
+    ],
+)
+def test_malformed_requests_are_answered_and_not_logged(
+    start_receiver: StartReceiver, raw: bytes, status: bytes
+) -> None:
+    r = start_receiver()
+    assert _exchange(r.port, raw).startswith(b"HTTP/1.1 " + status)
+    assert r.records() == []
+    assert r.post(b"{}").status == 200  # and the server carries on
+
+
+def test_chunked_with_trailers(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    raw = (
+        b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        b"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    )
+    assert _exchange(r.port, raw).startswith(b"HTTP/1.1 200 OK")
+    assert record_body(r.records()[0]) == b"abcde"
+
+
+def test_client_gone_mid_body_is_dropped(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:
+        s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+    deadline = time.monotonic() + 5
+    while r.receiver.stats.snapshot()["dropped"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert r.receiver.stats.snapshot()["dropped"] == 1
+    assert r.records() == []
+
+
+def test_idle_keep_alive_connection_is_closed_quietly(start_receiver: StartReceiver) -> None:
+    r = start_receiver(idle_timeout=0.3)
+    with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:
+        s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        first = s.recv(4096)
+        assert first.startswith(b"HTTP/1.1 200 OK")
+        assert s.recv(4096) == b""  # closed after the idle timeout, with no 408
+    assert r.receiver.stats.snapshot()["dropped"] == 0
+
+
+def test_hundreds_of_open_connections_at_once(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    socks = [socket.create_connection(("127.0.0.1", r.port), timeout=10) for _ in range(300)]
+    try:
+        for i, s in enumerate(socks):
+            body = b'{"i":%d}' % i
+            head = b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+            s.sendall(head + body)
+        answers = [s.recv(4096) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+    assert all(a.startswith(b"HTTP/1.1 200 OK") for a in answers)
+    assert len(r.records()) == 300
+
+
+class GatedForwarder:
+    """Forwards nothing for real: '/slow' waits for the test to open the gate."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def forward(
+        self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> ForwardOutcome:
+        if path == "/slow":
+            self.gate.wait(10)
+        return ForwardOutcome("http://app" + path, 204, [], b"", 1.0, None)
+
+
+def test_a_slow_forward_does_not_hold_other_senders(start_receiver: StartReceiver) -> None:
+    fwd = GatedForwarder()
+    r = start_receiver(forwarder=fwd)
+    slow: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: slow.update(reply=r.post(b"{}", path="/slow")))
+    t.start()
+    try:
+        # Answered while /slow is still waiting: the loop is not blocked by it.
+        assert r.post(b"{}", path="/fast").status == 204
+        assert "reply" not in slow
+    finally:
+        fwd.gate.set()
+        t.join(10)
+    assert slow["reply"].status == 204
+    assert [rec["path"] for rec in r.records()] == ["/fast", "/slow"]
+
+
+def test_stop_waits_for_a_forward_in_flight(start_receiver: StartReceiver) -> None:
+    fwd = GatedForwarder()
+    r = start_receiver(forwarder=fwd)
+    slow: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: slow.update(reply=r.post(b"{}", path="/slow")))
+    t.start()
+    time.sleep(0.2)
+    threading.Timer(0.2, fwd.gate.set).start()
+    r.receiver.stop(grace=5)
+    t.join(10)
+    assert slow["reply"].status == 204
+    assert len(r.records()) == 1
