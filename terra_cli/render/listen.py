@@ -256,8 +256,8 @@ def stdout_closed() -> bool:
         mode = os.fstat(fd).st_mode
     except (OSError, ValueError):
         return True
-    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
-        return False
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)) or not hasattr(select, "poll"):
+        return False  # a terminal or file, or no poll() (Windows): writes will tell
     poller = select.poll()
     poller.register(fd, 0)  # POLLERR/POLLHUP are always reported
     return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
