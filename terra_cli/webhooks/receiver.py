@@ -17,6 +17,7 @@ an acknowledgement back. A client silent for `idle_timeout`, or slower than
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import queue
@@ -54,6 +55,9 @@ HOP_BY_HOP = frozenset(
     }
 )
 MAX_HEAD = 64 * 1024  # request line and headers together
+# Trace ids remembered to mark retries: the most recent deliveries only, so a
+# listener left running all day keeps a fixed amount of memory (~1.5 MB).
+RETRY_WINDOW = 10_000
 MAX_HEADERS = 100
 _REASONS = {
     100: "Continue",
@@ -180,6 +184,7 @@ class Receiver:
         self.failure: TerraError | None = None
         self.failed = threading.Event()
         self._seen_traces: set[str] = set()
+        self._seen_order: collections.deque[str] = collections.deque()
         self._seen_lock = threading.Lock()
         self._loop: _Loop | None = None
         self._thread: threading.Thread | None = None
@@ -220,13 +225,17 @@ class Receiver:
     # -- per request -----------------------------------------------------------
 
     def is_retry(self, trace_id: str | None) -> bool:
-        """True when this `x-terra-trace-id` was already delivered in this session."""
+        """True when this `x-terra-trace-id` came with one of the last RETRY_WINDOW
+        deliveries of this session."""
         if not trace_id:
             return False
         with self._seen_lock:
             if trace_id in self._seen_traces:
                 return True
             self._seen_traces.add(trace_id)
+            self._seen_order.append(trace_id)
+            if len(self._seen_order) > RETRY_WINDOW:
+                self._seen_traces.discard(self._seen_order.popleft())
             return False
 
     def deliver(self, req: _Request) -> tuple[bytes, bool]:
