@@ -11,6 +11,7 @@ import typer
 
 from terra_cli.commands import load_settings
 from terra_cli.errors import AuthError, ExitCode, NetworkError
+from terra_cli.lifecycle import ParentWatch, hangup_ignored
 from terra_cli.render import listen as show
 from terra_cli.settings import Settings
 from terra_cli.webhooks.events import KNOWN_TYPES, Event
@@ -72,6 +73,7 @@ def listen(
     ] = None,
 ) -> None:
     """Receive Terra webhooks: a local URL (and a public one), each event shown live."""
+    parent = ParentWatch()
     settings = load_settings(ctx, ngrok_domain=domain, ngrok_region=region)
     if not no_tunnel:
         _require_authtoken(settings)
@@ -91,6 +93,13 @@ def listen(
     session = ListenSession(config, store, sink, keep_body=full, types=types, max_events=max_events)
     session.start()
     _install_signal_handlers(session)
+
+    def should_stop() -> bool:
+        if parent.gone():  # the shell that started us was killed: no one can stop us
+            session.request_stop("parent-gone")
+            return True
+        return show.stdout_closed()
+
     tunnel: Any = None
     try:
         public_url = None
@@ -102,7 +111,7 @@ def listen(
         show.banner(url, public_url, bool(secret), strict, log_dir)
         if json_out:
             show.ready_json(url, public_url, host, session.receiver.port, config.path)
-        outcome = session.run(timeout=timeout, should_stop=show.stdout_closed)
+        outcome = session.run(timeout=timeout, should_stop=should_stop)
     finally:
         session.close(grace=0.5)
         if tunnel is not None:
@@ -175,10 +184,16 @@ def _line_sink(full: bool) -> Callable[[list[Event]], None]:
 
 
 def _install_signal_handlers(session: ListenSession) -> None:
-    """Ctrl-C and SIGTERM end the run cleanly (exit 0) instead of raising."""
+    """Ctrl-C, SIGTERM and SIGHUP end the run cleanly (exit 0) instead of raising.
+
+    SIGHUP (the terminal closed) is left ignored when it was ignored at start,
+    so `nohup terra listen` keeps running.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         session.request_stop("stopped")
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    if hasattr(signal, "SIGHUP") and not hangup_ignored():
+        signal.signal(signal.SIGHUP, handler)

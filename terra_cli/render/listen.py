@@ -240,6 +240,7 @@ def summary(
             "stdout-closed": "stdout closed",
             "failure": "failed",
             "stopped": "interrupted",
+            "parent-gone": "the shell or program that started it is gone",
         }.get(reason, "stopped")
         noun = "event" if events == 1 else "events"
         info(f"Stopped ({why}) after {elapsed:.1f} s: {events} {noun} ({counts}).")
