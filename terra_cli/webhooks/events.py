@@ -57,7 +57,11 @@ INFO_TYPES = frozenset(
 KNOWN_TYPES = DATA_TYPES | AUTH_TYPES | WARNING_TYPES | INFO_TYPES | {"athlete"}
 
 # A gzip body is decoded for display only, and never past this size (bomb guard).
-MAX_DECODED = 256 * 1024 * 1024
+# The summary holds the decoded bytes and their text at once, so this caps the
+# display's share of memory at about twice it: 64 MiB keeps a 1 MB gzip bomb
+# (1 GiB of zeros) within the listener's 250 MB goal, and is six times Terra's
+# largest chunk (~10 MB).
+MAX_DECODED = 64 * 1024 * 1024
 # Bodies larger than this are summarised one data record at a time, so a 30 MB
 # payload never exists as one tree of Python objects.
 STREAM_OVER = 1024 * 1024

@@ -17,11 +17,13 @@ import socket
 import subprocess
 import threading
 import time
+import zlib
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import BIN, Home
-from tests.listen.conftest import post, start_listener
+from tests.listen.conftest import _first_line, post, start_listener
 from tests.listen.payloads import EVENTS, dumps
 from tests.reliability.conftest import (
     ENV,
@@ -182,6 +184,35 @@ def test_gzip_event_is_summarised_from_the_decoded_json(home: Home) -> None:
     assert event["type"] == "activity" and event["records"] == 2
     assert event["size"] == len(packed)
     assert event["summary"] == "2 activity records, 2026-11-01 to 2026-11-03"
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_a_gzip_bomb_is_logged_raw_and_not_decoded_past_the_cap(home: Home) -> None:
+    """A few hundred KB of gzip that inflate to 320 MiB: acknowledged and logged
+    byte-exact, shown as undecodable, and the display's decoding stops at its cap
+    (bound: the peak grows less than 200 MiB over the idle peak; with a 256 MiB cap
+    it grew by over 500 MiB)."""
+    listener = start_listener(home, env=ENV)
+    ledger = Ledger()
+    idle = _peak_rss_mib(listener.proc.pid)
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    bomb = b"".join(packer.compress(b"\0" * (64 * 1024 * 1024)) for _ in range(5))
+    bomb += packer.flush()
+    reply = ledger.note(listener.post(bomb, signed(bomb, **{"Content-Encoding": "gzip"})))
+    assert reply.status == 200 and reply.json()["verdict"] == "ok"
+    shown = _first_line(listener.proc.stdout, listener.proc, 30)  # summarised by now
+    listener.out_head += shown
+    event = json.loads(shown)
+    assert event["summary"] == "gzip-encoded body that could not be decoded"
+    assert _peak_rss_mib(listener.proc.pid) - idle < 200
+    records = finish_sound(home, listener, ledger)
+    assert base64.b64decode(records[0]["body_b64"]) == bomb
 
 
 def test_binary_and_non_utf8_bodies_are_kept_exactly(home: Home) -> None:
