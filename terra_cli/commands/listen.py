@@ -125,6 +125,7 @@ def listen(
         outcome.dropped,
         str(store.root) if store else None,
         outcome.reason,
+        outcome.unshown,
     )
     if outcome.reason == "failure" and session.receiver.failure is not None:
         raise session.receiver.failure

@@ -230,6 +230,7 @@ def summary(
     dropped: int,
     log_dir: str | None,
     reason: str,
+    unshown: int = 0,
 ) -> None:
     """The closing lines on stderr: events by verdict, and where the log is."""
     with contextlib.suppress(OSError, ValueError):
@@ -246,6 +247,11 @@ def summary(
         info(f"Stopped ({why}) after {elapsed:.1f} s: {events} {noun} ({counts}).")
         if dropped:
             info(f"{dropped} request(s) dropped: the client was too slow or went away.")
+        if unshown:
+            info(
+                f"{unshown} event(s) not shown: the display fell too far behind "
+                "(stdout not read); all are in the event log."
+            )
         if log_dir and events:
             info(f"Event log: {log_dir}")
 

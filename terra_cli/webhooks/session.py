@@ -5,6 +5,10 @@ summarises it (`build_event`) and hands the events to the sink (the renderer)
 in batches: whatever queued up while the last batch was written goes out in
 one write, so a burst costs few system calls.
 A slow or blocked terminal therefore only delays the screen, never an answer.
+The backlog is bounded: while the screen is stuck (a paused terminal, a pipe
+nobody reads), deliveries wait with their bodies, and past BACKLOG_EVENTS or
+BACKLOG_BYTES new ones are counted but not queued for display (the event log
+has them all), so memory stays bounded however long the screen stalls.
 The run stops on `--max-events`, `--timeout`, a stop request (signal, closed
 stdout) or a fatal receiver failure, and reports counts by verdict.
 """
@@ -24,6 +28,8 @@ from terra_cli.webhooks.store import EventStore
 
 _FAILED = frozenset(v.value for v in Verdict if v.failed)
 BATCH_WAIT = 0.005  # seconds an event may wait to be shown with the ones right behind it
+BACKLOG_EVENTS = 5_000  # deliveries waiting for the screen, at most...
+BACKLOG_BYTES = 32 * 1024 * 1024  # ...and their bodies together (one larger body still waits)
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Outcome:
     shown: int = 0
     by_verdict: dict[str, int] = field(default_factory=dict)
     dropped: int = 0
+    unshown: int = 0  # received and logged, not shown: the screen fell too far behind
     elapsed: float = 0.0
 
     @property
@@ -57,7 +64,9 @@ class ListenSession:
         max_events: int | None = None,
     ) -> None:
         self._queue: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
-        self.receiver = Receiver(config, store, self._queue.put, forwarder)
+        self._pending = 0  # deliveries queued for the screen, and their body bytes
+        self._pending_bytes = 0
+        self.receiver = Receiver(config, store, self._enqueue, forwarder)
         self.sink = sink
         self.keep_body = keep_body
         self.types = types
@@ -113,6 +122,29 @@ class ListenSession:
             self._display.join(timeout=grace)
         self.outcome.dropped = self.receiver.stats.snapshot()["dropped"]
 
+    def _enqueue(self, delivery: Delivery) -> None:
+        """The receiver's `emit`: count the event, queue it for the screen unless the
+        backlog is full. Never blocks."""
+        size = len(delivery.body)
+        with self._lock:
+            outcome = self.outcome
+            outcome.events += 1
+            counts = outcome.by_verdict
+            counts[delivery.verdict] = counts.get(delivery.verdict, 0) + 1
+            reached = self.max_events is not None and outcome.events >= self.max_events
+            full = self._pending > 0 and (
+                self._pending >= BACKLOG_EVENTS or self._pending_bytes + size > BACKLOG_BYTES
+            )
+            if full:
+                outcome.unshown += 1
+            else:
+                self._pending += 1
+                self._pending_bytes += size
+        if not full:
+            self._queue.put(delivery)
+        if reached:
+            self.request_stop("max-events")
+
     def _pump(self) -> None:
         done = False
         while not done:
@@ -126,20 +158,18 @@ class ListenSession:
                 except queue.Empty:
                     break
             shown: list[Event] = []
-            reached = False
             for delivery in batch:
                 if delivery is None:
                     done = True
                     break
                 event = build_event(delivery, keep_body=self.keep_body)
-                with self._lock:
-                    self.outcome.events += 1
-                    counts = self.outcome.by_verdict
-                    counts[event.verdict] = counts.get(event.verdict, 0) + 1
-                    if self.max_events is not None and self.outcome.events >= self.max_events:
-                        reached = True
                 if self.types is None or event.type in self.types:
                     shown.append(event)
+            waited = [d for d in batch if d is not None]
+            with self._lock:  # summarised: the bodies are no longer needed
+                self._pending -= len(waited)
+                self._pending_bytes -= sum(len(d.body) for d in waited)
+            del batch, waited
             if shown and not self._sink_broken:
                 try:
                     self.sink(shown)
@@ -148,5 +178,3 @@ class ListenSession:
                     # The reader of stdout went away (`| head -1`): stop quietly.
                     self._sink_broken = True
                     self.request_stop("stdout-closed")
-            if reached:
-                self.request_stop("max-events")
