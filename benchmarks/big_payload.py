@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 SECRET = "bench-signing-secret-0123456789"
@@ -71,15 +72,28 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--mb", type=float, default=30.0)
-    parser.add_argument("--gzip", action="store_true", help="send it gzip-encoded")
-    args = parser.parse_args()
+@dataclass
+class BigPayload:
+    """What one large payload cost the listener."""
 
-    body = activity_payload(int(args.mb * 1024 * 1024))
+    mib: float
+    gzip: bool
+    records: int | None
+    status: int
+    verdict: str
+    answer_s: float
+    shown_s: float
+    idle_mib: float
+    peak_mib: float
+    byte_exact: bool
+    summary: str
+
+
+def measure(mb: float = 30.0, use_gzip: bool = False) -> BigPayload:
+    """Send one ~`mb` MiB signed activity event to a fresh `terra listen` and time it."""
+    body = activity_payload(int(mb * 1024 * 1024))
     headers = {"Content-Type": "application/json"}
-    if args.gzip:
+    if use_gzip:
         body = gzip.compress(body, compresslevel=6)
         headers["Content-Encoding"] = "gzip"
     t = str(int(time.time()))
@@ -120,14 +134,35 @@ def main() -> None:
             import base64
 
             logged = base64.b64decode(record["body_b64"])
-    print(
-        f"payload: {len(body) / 1024 / 1024:.1f} MiB activity event"
-        f"{' (gzip)' if args.gzip else ''}, {event['records']} records"
+    return BigPayload(
+        mib=len(body) / 1024 / 1024,
+        gzip=use_gzip,
+        records=event["records"],
+        status=resp.status,
+        verdict=json.loads(reply)["verdict"],
+        answer_s=answered,
+        shown_s=shown,
+        idle_mib=idle_mb,
+        peak_mib=peak_mb,
+        byte_exact=logged == body,
+        summary=event["summary"],
     )
-    print(f"answer: HTTP {resp.status} {json.loads(reply)['verdict']} in {answered:.3f} s "
-          f"(goal <= 1.5 s); shown as an event after {shown:.3f} s")  # fmt: skip
-    print(f"listener peak RSS: {peak_mb:.0f} MiB (idle {idle_mb:.0f} MiB; goal <= 250 MiB)")
-    print(f"log byte-exact: {logged == body}; summary: {event['summary']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--mb", type=float, default=30.0)
+    parser.add_argument("--gzip", action="store_true", help="send it gzip-encoded")
+    args = parser.parse_args()
+    b = measure(args.mb, args.gzip)
+    print(
+        f"payload: {b.mib:.1f} MiB activity event"
+        f"{' (gzip)' if b.gzip else ''}, {b.records} records"
+    )
+    print(f"answer: HTTP {b.status} {b.verdict} in {b.answer_s:.3f} s "
+          f"(goal <= 1.5 s); shown as an event after {b.shown_s:.3f} s")  # fmt: skip
+    print(f"listener peak RSS: {b.peak_mib:.0f} MiB (idle {b.idle_mib:.0f} MiB; goal <= 250 MiB)")
+    print(f"log byte-exact: {b.byte_exact}; summary: {b.summary}")
 
 
 if __name__ == "__main__":

@@ -247,16 +247,44 @@ def median(values: list[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
-def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-bare":
-        bare_receiver(sys.argv[2], sys.argv[3])
-        return
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=3000, help="per round and receiver")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--clients", type=int, default=2, help="client processes")
-    args = parser.parse_args()
+@dataclass
+class Comparison:
+    """One run of the listener benchmark: both receivers under the same load."""
+
+    requests: int
+    rounds: int
+    connections: int
+    clients: int
+    results: dict[str, list[Figures]]
+    cpu: dict[str, float]
+    logged: dict[str, int]
+    sent: dict[str, int]
+    terra_shown: int
+
+    def rate(self, label: str) -> float:
+        return median([f.rate for f in self.results[label]])
+
+    def p50(self, label: str) -> float:
+        return median([f.p50_ms for f in self.results[label]])
+
+    def p99(self, label: str) -> float:
+        return median([f.p99_ms for f in self.results[label]])
+
+    @property
+    def ratio(self) -> float:
+        return self.rate("terra listen") / self.rate("bare stdlib")
+
+    @property
+    def lost(self) -> int:
+        """Events sent to terra but missing from its log or its NDJSON stream."""
+        sent = self.sent["terra listen"]
+        return 2 * sent - self.logged["terra listen"] - self.terra_shown
+
+
+def measure(
+    requests: int = 3000, rounds: int = 5, connections: int = 8, clients: int = 2
+) -> Comparison:
+    """Interleaved rounds of the same load against the bare receiver and terra."""
     with tempfile.TemporaryDirectory(prefix="terra-bench-") as name:
         tmp = Path(name)
         bare_proc, bare_port, bare_log = start_bare(tmp)
@@ -269,12 +297,10 @@ def main() -> None:
             load("warm-up", bare_port, warm, 2, 1)
             load("warm-up", terra_port, warm, 2, 1)
             # Interleaved rounds, so noise from other work on the machine hits both alike.
-            for _ in range(args.rounds):
+            for _ in range(rounds):
                 for label, port in (("bare stdlib", bare_port), ("terra listen", terra_port)):
                     before = cpu_seconds(pids[label])
-                    results[label].append(
-                        load(label, port, args.requests, args.connections, args.clients)
-                    )
+                    results[label].append(load(label, port, requests, connections, clients))
                     cpu[label] += cpu_seconds(pids[label]) - before
         finally:
             bare_proc.send_signal(signal.SIGTERM)
@@ -282,36 +308,50 @@ def main() -> None:
             bare_proc.wait(timeout=10)
             terra_proc.wait(timeout=10)
         sent = {k: sum(f.requests for f in v) for k, v in results.items()}
-        bare_logged = len(bare_log.read_bytes().splitlines()) - warm
-        terra_logged = (
-            sum(len(f.read_bytes().splitlines()) for f in terra_events.glob("*.jsonl")) - warm
-        )
+        logged = {
+            "bare stdlib": len(bare_log.read_bytes().splitlines()) - warm,
+            "terra listen": sum(
+                len(f.read_bytes().splitlines()) for f in terra_events.glob("*.jsonl")
+            )
+            - warm,
+        }
         terra_shown = sum(1 for line in lines if json.loads(line).get("kind") == "event") - warm
-    print(
-        f"load: {args.rounds} interleaved rounds x {args.requests} signed activity events "
-        f"(~{len(activity_body(0))} B) per receiver, {args.connections} keep-alive connections "
-        f"from {args.clients} client processes, {os.cpu_count()} CPUs"
+    return Comparison(
+        requests, rounds, connections, clients, results, cpu, logged, sent, terra_shown
     )
-    rates: dict[str, float] = {}
-    for label, rounds in results.items():
-        rates[label] = median([f.rate for f in rounds])
-        logged = bare_logged if label == "bare stdlib" else terra_logged
-        print(
-            f"{label:>13}: median {rates[label]:6.0f} events/s "
-            f"(rounds: {', '.join(f'{f.rate:.0f}' for f in rounds)})  "
-            f"p50 {median([f.p50_ms for f in rounds]):5.2f} ms  "
-            f"p99 {median([f.p99_ms for f in rounds]):5.2f} ms (worst round "
-            f"{max(f.p99_ms for f in rounds):5.2f})  "
-            f"all 200: {all(f.all_200 for f in rounds)}  logged {logged}/{sent[label]}  "
-            f"CPU {cpu[label] / sent[label] * 1e6:.0f} us/event"
-        )
-    print(f"terra listen NDJSON events shown: {terra_shown}/{sent['terra listen']}")
-    ratio = rates["terra listen"] / rates["bare stdlib"]
-    lost = 2 * sent["terra listen"] - terra_logged - terra_shown
-    terra_p99 = median([f.p99_ms for f in results["terra listen"]])
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-bare":
+        bare_receiver(sys.argv[2], sys.argv[3])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=3000, help="per round and receiver")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    args = parser.parse_args()
+    c = measure(args.requests, args.rounds, args.connections, args.clients)
     print(
-        f"ratio terra/bare: {ratio:.2f} (goal >= 0.7)   terra p99 {terra_p99:.1f} ms "
-        f"(goal <= 25)   lost: {lost}"
+        f"load: {c.rounds} interleaved rounds x {c.requests} signed activity events "
+        f"(~{len(activity_body(0))} B) per receiver, {c.connections} keep-alive connections "
+        f"from {c.clients} client processes, {os.cpu_count()} CPUs"
+    )
+    for label, rounds in c.results.items():
+        print(
+            f"{label:>13}: median {c.rate(label):6.0f} events/s "
+            f"(rounds: {', '.join(f'{f.rate:.0f}' for f in rounds)})  "
+            f"p50 {c.p50(label):5.2f} ms  "
+            f"p99 {c.p99(label):5.2f} ms (worst round "
+            f"{max(f.p99_ms for f in rounds):5.2f})  "
+            f"all 200: {all(f.all_200 for f in rounds)}  "
+            f"logged {c.logged[label]}/{c.sent[label]}  "
+            f"CPU {c.cpu[label] / c.sent[label] * 1e6:.0f} us/event"
+        )
+    print(f"terra listen NDJSON events shown: {c.terra_shown}/{c.sent['terra listen']}")
+    print(
+        f"ratio terra/bare: {c.ratio:.2f} (goal >= 0.7)   "
+        f"terra p99 {c.p99('terra listen'):.1f} ms (goal <= 25)   lost: {c.lost}"
     )
 
 
