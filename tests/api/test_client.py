@@ -1,0 +1,71 @@
+"""TerraClient in-process: the parts a subprocess cannot reach (DNS) and Terra's error shapes."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from terra_cli.api import ClientOptions, RetryNotice, TerraClient, WidgetRequest, terra_words
+from terra_cli.errors import NetworkError
+from tests.fakes.terra_api import FakeTerra
+
+
+def _options(fake: FakeTerra | None = None, **kw: Any) -> ClientOptions:
+    base = fake.api_url if fake else "http://terra.invalid/v2"
+    access = fake.access_url if fake else "http://terra.invalid"
+    defaults: dict[str, Any] = {"dev_id": "dev-id-value-1234", "api_key": "key-value-abcdef"}
+    defaults.update(retries=1, backoff=0.0)
+    defaults.update(kw)
+    return ClientOptions(api_url=base, access_url=access, **defaults)
+
+
+def test_dns_failure_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    notices: list[RetryNotice] = []
+    with TerraClient(_options(), on_retry=notices.append, sleep=lambda s: None) as client:
+        with pytest.raises(NetworkError) as info:
+            client.widget_session(WidgetRequest())
+    assert info.value.exit_code == 8
+    assert info.value.message == "Cannot resolve terra.invalid (DNS lookup failed)."
+    assert "TERRA_API_URL" in (info.value.hint or "")
+    assert [n.attempt for n in notices] == [1]
+
+
+def test_tls_failure_is_a_network_error(terra_api: FakeTerra) -> None:
+    # The fake speaks plain HTTP, so an https:// URL to it fails the TLS handshake for real.
+    options = _options(terra_api, retries=0)
+    options = ClientOptions(
+        **{**options.__dict__, "access_url": terra_api.base.replace("http://", "https://")}
+    )
+    with TerraClient(options) as client, pytest.raises(NetworkError) as info:
+        client.widget_session(WidgetRequest())
+    assert info.value.message.startswith("The TLS handshake with 127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("body", "text", "words"),
+    [
+        (
+            {"status": "error", "message": "Invalid dev-id was provided"},
+            "",
+            "Invalid dev-id was provided",
+        ),
+        (
+            {"type": "about:blank", "title": "bad request", "detail": "start_date is invalid"},
+            "",
+            "bad request: start_date is invalid",
+        ),
+        ({"detail": "rate limit exceeded"}, "", "rate limit exceeded"),
+        ({"title": "forbidden"}, "", "forbidden"),
+        (None, "plain   text\nanswer", "plain text answer"),
+        (None, "<!DOCTYPE html><html><body>oops</body></html>", None),
+        ([1, 2], "", None),
+    ],
+)
+def test_terra_words_reads_both_error_shapes(body: Any, text: str, words: str | None) -> None:
+    assert terra_words(body, text) == words
