@@ -27,9 +27,9 @@ def test_dns_failure_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     notices: list[RetryNotice] = []
-    with TerraClient(_options(), on_retry=notices.append, sleep=lambda s: None) as client:
-        with pytest.raises(NetworkError) as info:
-            client.widget_session(WidgetRequest())
+    client = TerraClient(_options(), on_retry=notices.append, sleep=lambda s: None)
+    with client, pytest.raises(NetworkError) as info:
+        client.widget_session(WidgetRequest())
     assert info.value.exit_code == 8
     assert info.value.message == "Cannot resolve terra.invalid (DNS lookup failed)."
     assert "TERRA_API_URL" in (info.value.hint or "")
