@@ -26,6 +26,11 @@ from terra_cli.errors import ExitCode, TerraError
 COMMANDS: dict[str, str] = {
     "config": "terra_cli.commands.config",
     "widget": "terra_cli.commands.widget",
+    "auth": "terra_cli.commands.auth",
+    "integrations": "terra_cli.commands.integrations",
+    "users": "terra_cli.commands.users",
+    "data": "terra_cli.commands.data",
+    "doctor": "terra_cli.commands.doctor",
 }
 
 

@@ -7,9 +7,9 @@ stderr. segno, the QR encoder, is imported here and nowhere else.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from terra_cli.render import color_enabled, info, warn
+from terra_cli.render import color_enabled, info, result, style, table, warn
 
 if TYPE_CHECKING:
     from terra_cli.api import RetryNotice
@@ -77,3 +77,77 @@ def _duration(seconds: int) -> str:
     if seconds % 60 == 0 and seconds >= 60:
         return f"{seconds // 60} min"
     return f"{seconds} s"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def integrations_table(providers: list[dict[str, Any]]) -> None:
+    """Provider, name, enabled, data types: a table on stdout."""
+    rows = [
+        {
+            "provider": _cell(p.get("provider")),
+            "name": _cell(p.get("name")),
+            "enabled": _cell(p.get("enabled")),
+            "types": ",".join(p.get("types") or []) or "-",
+        }
+        for p in providers
+    ]
+    table(rows, ["provider", "name", "enabled", "types"])
+
+
+USER_COLUMNS = ["user_id", "provider", "reference_id", "active", "last_webhook_update"]
+
+
+def users_table(users: list[dict[str, Any]]) -> None:
+    """One user a row, on stdout."""
+    table([{c: _cell(u.get(c)) for c in USER_COLUMNS} for u in users], USER_COLUMNS)
+
+
+def user_detail(user: dict[str, Any], is_authenticated: object) -> None:
+    """Every field of one user, one `field value` row each, on stdout."""
+    fields = dict(user)
+    fields["is_authenticated"] = is_authenticated
+    table([{"field": k, "value": _cell(v)} for k, v in fields.items()], ["field", "value"])
+
+
+def records_table(records: list[dict[str, Any]]) -> None:
+    """Data records by their metadata (start, end, id), on stdout."""
+    rows = []
+    for i, record in enumerate(records, 1):
+        meta = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+        assert isinstance(meta, dict)
+        rows.append(
+            {
+                "#": str(i),
+                "start_time": _cell(meta.get("start_time")),
+                "end_time": _cell(meta.get("end_time")),
+                "summary_id": _cell(meta.get("summary_id")),
+            }
+        )
+    table(rows, ["#", "start_time", "end_time", "summary_id"])
+
+
+def fields_table(obj: dict[str, Any]) -> None:
+    """A flat object (such as an athlete profile) as `field value` rows on stdout."""
+    table([{"field": k, "value": _cell(v)} for k, v in obj.items()], ["field", "value"])
+
+
+_MARKS = {"ok": ("ok", "ok"), "warn": ("warn", "warn"), "fail": ("fail", "error")}
+
+
+def doctor_report(checks: list[dict[str, Any]]) -> None:
+    """One line per check (`[ok]`, `[warn]`, `[fail]`), and its fix under each problem."""
+    width = max((len(c["name"]) for c in checks), default=0)
+    for check in checks:
+        word, colour = _MARKS[check["status"]]
+        mark = style(f"[{word}]", colour, sys.stdout)
+        pad = " " * (4 - len(word))
+        result(f"{mark}{pad} {check['name']:<{width}}  {check['detail']}")
+        if check.get("hint") and check["status"] != "ok":
+            result(f"       {' ' * width}  fix: {check['hint']}")

@@ -175,6 +175,7 @@ class FakeTerra:
                 },
             },
         ]
+        self.max_per_page = 500  # Terra's page size cap; lower it to force several pages
         self.dev_id = DEV_ID
         self.api_key = API_KEY
         self._scripts: dict[str, list[Reply]] = {}
@@ -274,7 +275,7 @@ class FakeTerra:
             if "page" not in q:
                 return Reply.json(200, {"users": self.users})
             page = int(q["page"])
-            per_page = int(q.get("per_page", "500"))
+            per_page = min(int(q.get("per_page", "500")), self.max_per_page)
             chunk = self.users[page * per_page : (page + 1) * per_page]
             max_page = max(0, (len(self.users) - 1) // per_page)
             nxt = page + 1 if page < max_page else None
