@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -163,14 +163,6 @@ class DataReply:
     reference: str | None
 
 
-@dataclass
-class _Attempt:
-    """Retry bookkeeping for one logical request."""
-
-    tries: int = 0
-    last_error: TerraError | None = field(default=None)
-
-
 def _bool(value: bool) -> str:
     return "true" if value else "false"
 
@@ -315,7 +307,6 @@ class TerraClient:
                 continue
             if response.status_code not in RETRY_STATUSES:
                 return response
-            response.read()
             retry_after = _parse_retry_after(response.headers.get("retry-after"))
             if response.status_code == 429 and retry_after is None and _rule(response) == "r1":
                 return response  # the span limit: another try cannot succeed
@@ -392,6 +383,13 @@ class TerraClient:
             return AuthError(
                 f"Terra rejected the credentials while {doing} (HTTP {status}{said}).",
                 hint=AUTH_HINT,
+            )
+        if 300 <= status < 400:
+            where = response.headers.get("location") or "another address"
+            return RemoteError(
+                f"Terra redirected the request while {doing} (HTTP {status} to {where}).",
+                hint="Set api-url / access-url to the address Terra redirects to "
+                "('terra config set api-url URL', TERRA_API_URL / TERRA_ACCESS_URL).",
             )
         if status == 429:
             if _rule(response) == "r1":

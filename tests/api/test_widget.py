@@ -375,3 +375,10 @@ def test_open_hands_the_url_to_the_browser(
     assert r.code == 0, r.stderr
     assert opened.read_text() == WIDGET_URL
     assert r.stdout == WIDGET_URL + "\n"
+
+
+def test_redirect_is_reported_not_followed(home: Home, terra_api: FakeTerra) -> None:
+    terra_api.always("widget", Reply(301, b"", {"Location": "https://elsewhere.example/api"}))
+    r = home.run("widget", env=terra_api.env())
+    assert_error(r, 1, "redirected", "HTTP 301 to https://elsewhere.example/api", "api-url")
+    assert len(terra_api.requests) == 1

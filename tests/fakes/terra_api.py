@@ -210,6 +210,9 @@ class FakeTerra:
             "TERRA_API_KEY": self.api_key,
             "TERRA_RETRY_BACKOFF": "0.01",
             "TERRA_TIMEOUT": "5",
+            # A proxy configured on the machine must never see the requests to 127.0.0.1.
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
         }
         env.update(extra)
         return env
