@@ -8,14 +8,17 @@ from typing import Any
 import pytest
 
 from terra_cli.api import ClientOptions, RetryNotice, TerraClient, WidgetRequest, terra_words
-from terra_cli.errors import NetworkError
+from terra_cli.errors import NetworkError, RemoteError
 from tests.fakes.terra_api import FakeTerra
 
 
 def _options(fake: FakeTerra | None = None, **kw: Any) -> ClientOptions:
     base = fake.api_url if fake else "http://terra.invalid/v2"
     access = fake.access_url if fake else "http://terra.invalid"
-    defaults: dict[str, Any] = {"dev_id": "dev-id-value-1234", "api_key": "key-value-abcdef"}
+    defaults: dict[str, Any] = {
+        "dev_id": fake.dev_id if fake else "dev-id-value-1234",
+        "api_key": fake.api_key if fake else "key-value-abcdef",
+    }
     defaults.update(retries=1, backoff=0.0)
     defaults.update(kw)
     return ClientOptions(api_url=base, access_url=access, **defaults)
@@ -69,3 +72,46 @@ def test_tls_failure_is_a_network_error(terra_api: FakeTerra) -> None:
 )
 def test_terra_words_reads_both_error_shapes(body: Any, text: str, words: str | None) -> None:
     assert terra_words(body, text) == words
+
+
+def test_backoff_doubles_and_is_capped(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.always("widget", Reply.raw(503, "busy"))
+    waits: list[float] = []
+    options = _options(terra_api, retries=4, backoff=0.5, max_wait=1.5)
+    client = TerraClient(options, sleep=waits.append)
+    with client, pytest.raises(RemoteError) as info:
+        client.widget_session(WidgetRequest())
+    assert waits == [0.5, 1.0, 1.5, 1.5]
+    assert len(terra_api.requests) == 5
+    assert "HTTP 503: busy" in info.value.message
+
+
+def test_retry_after_is_used_as_the_wait(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.queue("widget", Reply.rate_limited(retry_after=7), Reply.rate_limited(retry_after=2))
+    waits: list[float] = []
+    notices: list[RetryNotice] = []
+    options = _options(terra_api, retries=3, backoff=0.5, max_wait=10)
+    client = TerraClient(options, on_retry=notices.append, sleep=waits.append)
+    with client:
+        session = client.widget_session(WidgetRequest())
+    assert session.url.startswith("https://widget.tryterra.co/session/")
+    assert waits == [7.0, 2.0]
+    assert [n.reason for n in notices] == [
+        "Terra answered HTTP 429 and asked to wait 7 s",
+        "Terra answered HTTP 429 and asked to wait 2 s",
+    ]
+
+
+def test_other_4xx_is_never_retried(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.always("widget", Reply.legacy_error(422, "unprocessable"))
+    waits: list[float] = []
+    client = TerraClient(_options(terra_api, retries=3), sleep=waits.append)
+    with client, pytest.raises(RemoteError):
+        client.widget_session(WidgetRequest())
+    assert waits == [] and len(terra_api.requests) == 1
