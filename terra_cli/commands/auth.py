@@ -6,10 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from terra_cli import inputs, render
+from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.commands.remote import client
-from terra_cli.settings import validate_url
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +41,10 @@ def auth(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Print PROVIDER's auth URL alone on stdout (Terra's authenticateUser)."""
+    from terra_cli import inputs
+    from terra_cli.commands.remote import client
+    from terra_cli.settings import validate_url
+
     slug = inputs.provider(provider)
     body: dict[str, Any] = {}
     if ref is not None:

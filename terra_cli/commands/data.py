@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import typer
 
-from terra_cli import inputs, render
-from terra_cli.api import DATA_TYPES, DATED_TYPES, DataRequest
+from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.commands.remote import client
 from terra_cli.errors import InputError, RemoteError, UsageError
-from terra_cli.render import api as render_api
+
+#: Kept literal so `terra --help` need not import the API client; a test keeps it in step.
+TYPES_HELP = "One of: activity, body, daily, sleep, nutrition, menstruation, athlete."
 
 #: Answers of the older API that carry no data and no reference (tolerated, reported).
 _LEGACY = ("no_data", "processing", "rate_limit")
@@ -24,9 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def data(
     ctx: typer.Context,
-    data_type: Annotated[
-        str, typer.Argument(metavar="TYPE", help=f"One of: {', '.join(DATA_TYPES)}.")
-    ],
+    data_type: Annotated[str, typer.Argument(metavar="TYPE", help=TYPES_HELP)],
     user_id: Annotated[str, typer.Option("--user-id", help="Terra user id.", show_default=False)],
     start: Annotated[
         str | None,
@@ -55,6 +52,12 @@ def data(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Request TYPE data for a user; with --to-webhook (default) print the terra-reference."""
+    from datetime import date
+
+    from terra_cli import inputs
+    from terra_cli.api import DATA_TYPES, DATED_TYPES, DataRequest
+    from terra_cli.commands.remote import client
+
     kind = data_type.strip().lower()
     if kind not in DATA_TYPES:
         raise InputError(
@@ -134,6 +137,8 @@ def _acknowledged(kind: str, uid: str, body: Any, reference: str | None, json_ou
 
 
 def _show(kind: str, uid: str, body: Any) -> None:
+    from terra_cli.render import api as render_api
+
     if not isinstance(body, dict):
         raise RemoteError(
             f"Terra's {kind} answer is not an object.", hint="Run again with --json to see it."

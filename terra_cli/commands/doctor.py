@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from terra_cli import doctor as checks
 from terra_cli import render
 from terra_cli.commands import AppState
-from terra_cli.commands.remote import client
-from terra_cli.render import api as render_api
-from terra_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from terra_cli.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +18,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _verify(settings: Settings) -> None:
+    from terra_cli.commands.remote import client
+
     with client(settings) as terra:
         terra.check_credentials()
 
@@ -39,6 +40,9 @@ def doctor(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Check the setup; exit 0 when nothing failed, else the first failure's exit code."""
+    from terra_cli import doctor as checks
+    from terra_cli.render import api as render_api
+
     state = ctx.find_object(AppState) or AppState()
     settings, config_check = checks.load_config(state.profile)
     present = checks.credentials_present(settings)

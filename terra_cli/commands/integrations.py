@@ -8,8 +8,6 @@ import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.commands.remote import client
-from terra_cli.render import api as render_api
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +30,9 @@ def integrations(
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array on stdout.")] = False,
 ) -> None:
     """List the providers enabled for your dev-id, with the data types each offers."""
+    from terra_cli.commands.remote import client
+    from terra_cli.render import api as render_api
+
     settings = load_settings(ctx)
     # The endpoint is public; dev-id narrows it to this developer's providers.
     with client(settings, need=("dev-id",)) as terra, render.progress("Asking Terra"):

@@ -6,11 +6,9 @@ from typing import Annotated
 
 import typer
 
-from terra_cli import inputs, render
+from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.commands.remote import client
 from terra_cli.errors import CanceledError, InputError, RemoteError, UsageError
-from terra_cli.render import api as render_api
 
 users_app = typer.Typer(
     help="List, show and deauthenticate the users connected to your dev-id.",
@@ -37,6 +35,9 @@ def _user_id(text: str) -> str:
 @users_app.command("list")
 def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Every user, following Terra's pages (a table, or a JSON array with --json)."""
+    from terra_cli.commands.remote import client
+    from terra_cli.render import api as render_api
+
     settings = load_settings(ctx)
     with client(settings) as terra, render.progress("Listing users"):
         users = terra.users()
@@ -60,6 +61,10 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """One user by USER_ID, or every user with --ref REF."""
+    from terra_cli import inputs
+    from terra_cli.commands.remote import client
+    from terra_cli.render import api as render_api
+
     if (user_id is None) == (ref is None):
         raise UsageError(
             "Give either USER_ID or --ref REF (exactly one).",
@@ -99,6 +104,8 @@ def deauth(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Deauthenticate USER_ID (Terra then sends a deauth event). Asks first unless --yes."""
+    from terra_cli.commands.remote import client
+
     uid = _user_id(user_id)
     settings = load_settings(ctx)
     terra = client(settings)

@@ -7,12 +7,8 @@ from typing import Annotated
 
 import typer
 
-from terra_cli import inputs, render
-from terra_cli.api import LEGACY_WIDGET_SESSION_PATH, WidgetRequest
+from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.commands.remote import client
-from terra_cli.render import api as render_api
-from terra_cli.settings import validate_url
 
 
 def register(app: typer.Typer) -> None:
@@ -68,6 +64,12 @@ def widget(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Create a widget session: its URL alone on stdout, details on stderr."""
+    from terra_cli import inputs
+    from terra_cli.api import LEGACY_WIDGET_SESSION_PATH, WidgetRequest
+    from terra_cli.commands.remote import client
+    from terra_cli.render import api as render_api
+    from terra_cli.settings import validate_url
+
     request = WidgetRequest(
         reference_id=inputs.reference(ref) if ref is not None else None,
         providers=inputs.providers(providers) if providers is not None else None,

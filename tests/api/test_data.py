@@ -261,3 +261,13 @@ def test_network_failure_exit_8(home: Home, terra_api: FakeTerra) -> None:
         "data", "activity", "--user-id", USER, "--start", "7d", env=terra_api.env(TERRA_RETRIES="0")
     )
     assert_error(r, 8, "closed the connection")
+
+
+def test_help_names_every_data_type(home: Home) -> None:
+    from terra_cli.api import DATA_TYPES
+    from terra_cli.commands.data import TYPES_HELP
+
+    r = home.run("data", "--help")
+    assert r.code == 0
+    assert f"One of: {', '.join(DATA_TYPES)}." == TYPES_HELP
+    assert "menstruation" in r.stdout
