@@ -225,16 +225,16 @@ def test_html_500_names_the_documented_cause(home: Home, terra_api: FakeTerra) -
 
 
 def test_slow_answer_times_out_with_exit_8(home: Home, terra_api: FakeTerra) -> None:
-    terra_api.always("widget", Reply.slow(3))
-    r = home.run("widget", env=terra_api.env(TERRA_TIMEOUT="0.3", TERRA_RETRIES="0"))
-    assert_error(r, 8, "did not answer within 0.3 s", "TERRA_TIMEOUT")
+    terra_api.always("widget", Reply.slow(5))
+    r = home.run("widget", env=terra_api.env(TERRA_TIMEOUT="1.5", TERRA_RETRIES="0"))
+    assert_error(r, 8, "did not answer within 1.5 s", "TERRA_TIMEOUT")
 
 
 def test_slow_answer_is_retried(home: Home, terra_api: FakeTerra) -> None:
-    terra_api.queue("widget", Reply.slow(3))
-    r = home.run("widget", env=terra_api.env(TERRA_TIMEOUT="0.3", TERRA_RETRIES="1"))
+    terra_api.queue("widget", Reply.slow(5))
+    r = home.run("widget", env=terra_api.env(TERRA_TIMEOUT="1.5", TERRA_RETRIES="1"))
     assert r.code == 0, r.stderr
-    assert "did not answer within 0.3 s; retrying" in r.stderr
+    assert "did not answer within 1.5 s; retrying" in r.stderr
     assert len(terra_api.requests) == 2
 
 
