@@ -297,7 +297,7 @@ class TerraClient:
                     headers=self._headers(),
                     json=json_body,
                 )
-            except httpx.HTTPError as exc:
+            except httpx.TransportError as exc:
                 error = self._network_error(exc, url)
                 if attempt >= o.retries:
                     raise error from None
@@ -305,18 +305,29 @@ class TerraClient:
                 attempt += 1
                 self._notify(attempt, wait, error.message.rstrip("."))
                 continue
+            except httpx.HTTPError as exc:  # e.g. a body that fails to decompress
+                raise RemoteError(
+                    f"{_host(url)} sent an answer terra cannot read ({_short(str(exc))}).",
+                    hint="Check that api-url / access-url point at Terra ('terra config show').",
+                ) from None
             if response.status_code not in RETRY_STATUSES:
                 return response
             retry_after = _parse_retry_after(response.headers.get("retry-after"))
             if response.status_code == 429 and retry_after is None and _rule(response) == "r1":
                 return response  # the span limit: another try cannot succeed
             if retry_after is not None and retry_after > o.max_wait:
+                limited = response.status_code == 429
                 raise RemoteError(
-                    f"Terra is rate limiting these requests and asks to wait "
-                    f"{retry_after:.0f} s before the next one (HTTP {response.status_code}"
-                    f"{self._words_suffix(response)}).",
-                    hint=f"Run the command again after {retry_after:.0f} s; Terra counts "
-                    "requested days per user per hour, so shorter date ranges help.",
+                    f"Terra is {'rate limiting these requests' if limited else 'unavailable'} "
+                    f"and asks to wait {retry_after:.0f} s before the next one "
+                    f"(HTTP {response.status_code}{self._words_suffix(response)}).",
+                    hint=f"Run the command again after {retry_after:.0f} s"
+                    + (
+                        "; Terra counts requested days per user per hour, so shorter date "
+                        "ranges help."
+                        if limited
+                        else "."
+                    ),
                 )
             if attempt >= o.retries:
                 return response

@@ -382,3 +382,22 @@ def test_redirect_is_reported_not_followed(home: Home, terra_api: FakeTerra) -> 
     r = home.run("widget", env=terra_api.env())
     assert_error(r, 1, "redirected", "HTTP 301 to https://elsewhere.example/api", "api-url")
     assert len(terra_api.requests) == 1
+
+
+def test_undecodable_answer_exit_1(home: Home, terra_api: FakeTerra) -> None:
+    terra_api.always("widget", Reply(200, b"not gzip at all", {"Content-Encoding": "gzip"}))
+    r = home.run("widget", env=terra_api.env())
+    assert_error(r, 1, "sent an answer terra cannot read", "api-url")
+    assert len(terra_api.requests) == 1
+
+
+def test_unavailable_with_a_long_retry_after(home: Home, terra_api: FakeTerra) -> None:
+    terra_api.always("widget", Reply(503, b"", {"Retry-After": "600"}))
+    r = home.run("widget", env=terra_api.env())
+    assert_error(r, 1, "Terra is unavailable and asks to wait 600 s", "after 600 s")
+
+
+def test_non_json_success_exit_1(home: Home, terra_api: FakeTerra) -> None:
+    terra_api.always("widget", Reply.raw(200, "OK"))
+    r = home.run("widget", env=terra_api.env())
+    assert_error(r, 1, "but not with JSON", "api-url")
