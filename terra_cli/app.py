@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "users": "terra_cli.commands.users",
     "data": "terra_cli.commands.data",
     "doctor": "terra_cli.commands.doctor",
+    "listen": "terra_cli.commands.listen",
 }
 
 
