@@ -7,7 +7,6 @@ what they find; they return a Check.
 
 from __future__ import annotations
 
-import os
 import socket
 import stat
 from collections.abc import Callable
@@ -164,25 +163,15 @@ def ngrok_agent(path: Path, configured: bool, exists: bool, executable: bool) ->
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> Check:
-    """Can `terra listen` bind this port? A stdlib bind test, released at once."""
-    name = "port"
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """Can `terra listen` bind this port? The listener's own bind, released at once."""
+    from terra_cli.webhooks.receiver import _bind
+
     try:
-        if os.name == "posix":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1)
-    except OSError as exc:
-        return _fail(
-            name,
-            f"{host}:{port} is not free ({exc.strerror or exc})",
-            "Stop what listens there, or use another port: 'terra listen --port N' "
-            "(and 'terra doctor --port N').",
-            ExitCode.LOCAL,
-        )
-    finally:
-        sock.close()
-    return _ok(name, f"{host}:{port} is free for terra listen")
+        sock = _bind(host, port)
+    except TerraError as exc:
+        return _fail("port", exc.message, exc.hint, exc.exit_code)
+    sock.close()
+    return _ok("port", f"{host}:{port} is free for terra listen")
 
 
 def forward_target(url: str, timeout: float = 3.0) -> Check:

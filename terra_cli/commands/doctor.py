@@ -29,6 +29,9 @@ def doctor(
     port: Annotated[
         int, typer.Option("--port", min=1, max=65535, help="The port terra listen will use.")
     ] = 8080,
+    host: Annotated[
+        str, typer.Option("--host", help="The address terra listen will bind.")
+    ] = "127.0.0.1",
     forward_to: Annotated[
         str | None,
         typer.Option(
@@ -59,7 +62,7 @@ def doctor(
             token.value, "NGROK_AUTHTOKEN" if token.source == "env" else "config file"
         ),
         checks.ngrok_agent(agent.path, agent.configured, agent.exists, agent.executable),
-        checks.port_free(port),
+        checks.port_free(port, host),
     ]
     if forward_to is not None:
         found.append(checks.forward_target(forward_to))

@@ -221,7 +221,8 @@ def test_busy_port_fails_with_9(home: Home, terra_api: FakeTerra, agent: Path) -
         r = home.run("doctor", "--port", str(port), "--json", env=_env(terra_api, agent))
     assert r.code == 9
     [check] = [c for c in json.loads(r.stdout)["checks"] if c["name"] == "port"]
-    assert check["status"] == "fail" and f"127.0.0.1:{port} is not free" in check["detail"]
+    assert check["status"] == "fail"
+    assert check["detail"] == f"Port {port} on 127.0.0.1 is already in use."
     assert "--port" in check["hint"]
 
 
@@ -256,3 +257,9 @@ def test_bad_port_is_a_usage_error(home: Home) -> None:
     r = home.run("doctor", "--port", "70000")
     assert r.code == 4 and r.stdout == ""
     assert "Error:" in r.stderr and "terra doctor --help" in r.stderr
+
+
+def test_unknown_host_fails_the_port_check(home: Home, terra_api: FakeTerra, agent: Path) -> None:
+    r, checks = _doctor(home, _env(terra_api, agent), "--host", "256.1.1.1")
+    assert r.code == 9
+    assert "no such address" in checks["port"]["detail"]
