@@ -467,6 +467,7 @@ class TunnelSession:
         self._startup_error: BaseException | None = None
         self._timed_out = False
         self._thread: threading.Thread | None = None
+        self._agent_proc: subprocess.Popen[str] | None = None
 
     # public API -------------------------------------------------------------------------
 
@@ -580,6 +581,7 @@ class TunnelSession:
             self._uri = tunnel.uri
             self._api_url = tunnel.api_url
         proc = self._proc()
+        self._agent_proc = proc
         if proc is not None:
             threading.Thread(target=self._await_exit, args=(proc,), daemon=True).start()
         return str(tunnel.public_url)
@@ -632,14 +634,9 @@ class TunnelSession:
 
     def _problem(self) -> str | None:
         """Why the tunnel is not working right now, or None when it is."""
-        proc = self._proc()
+        proc = self._agent_proc
         if proc is None or proc.poll() is not None:
-            code = proc.returncode if proc is not None else None
-            return (
-                f"the ngrok agent exited (code {code})"
-                if code is not None
-                else ("the ngrok agent is gone")
-            )
+            return self._exit_reason(proc)
         from pyngrok import ngrok
         from pyngrok.exception import PyngrokError
 
@@ -655,11 +652,21 @@ class TunnelSession:
                 if self._closing.wait(0.2):
                     return None
         else:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=1)  # an agent on its way out stops answering first
+            if proc.poll() is not None:
+                return self._exit_reason(proc)
             return "the ngrok agent stopped answering on its local API"
         urls = {e.get("url") or e.get("public_url") for e in listed.get("endpoints") or []}
         if url not in urls:
             return f"the endpoint {url} is no longer online"
         return None
+
+    @staticmethod
+    def _exit_reason(proc: subprocess.Popen[str] | None) -> str:
+        if proc is None or proc.returncode is None:
+            return "the ngrok agent is gone"
+        return f"the ngrok agent exited (code {proc.returncode})"
 
     def _watch(self) -> None:
         failures = 0
@@ -738,15 +745,16 @@ class TunnelSession:
         """Close the endpoint (best effort), end the agent, forget it in pyngrok."""
         from pyngrok import ngrok, process
 
-        proc = self._proc()
+        proc = self._proc() or self._agent_proc
         with self._lock:
             api_url, uri = self._api_url, self._uri
             self._api_url = self._uri = None
         if proc is not None and proc.poll() is None and api_url and uri:
             with contextlib.suppress(Exception):
                 ngrok.api_request(f"{api_url}{uri}", method="DELETE", timeout=1)
-        if proc is not None:
-            self._stop_process(proc)
+        for each in {proc, self._agent_proc}:
+            if each is not None:
+                self._stop_process(each)
         if process._current_processes_lock.acquire(timeout=5):
             try:
                 ngrok.kill(self._pyngrok_config())
