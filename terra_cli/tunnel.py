@@ -422,6 +422,10 @@ def normalise_domain(domain: str | None) -> str | None:
     return host.lower()
 
 
+class StartCanceled(Exception):
+    """open_tunnel gave up because `cancelled()` said so (a Ctrl-C during start-up)."""
+
+
 class TunnelSession:
     """One public endpoint in front of a local port, watched and restarted until closed.
 
@@ -501,12 +505,14 @@ class TunnelSession:
 
     # start-up ---------------------------------------------------------------------------
 
-    def _open(self) -> None:
+    def _open(self, cancelled: Callable[[], bool] | None) -> None:
         """Start the supervisor and wait (interruptibly) for the first URL or error."""
         self._thread = threading.Thread(target=self._supervise, name="terra-tunnel", daemon=True)
         self._thread.start()
         try:
-            self._ready.wait()
+            while not self._ready.wait(0.05):
+                if cancelled is not None and cancelled():
+                    raise StartCanceled("the tunnel start was canceled")
         except BaseException:
             self.close()
             raise
@@ -773,6 +779,7 @@ def open_tunnel(
     on_status: StatusCallback | None = None,
     host: str = "127.0.0.1",
     tuning: TunnelTuning | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> TunnelSession:
     """Open a public HTTPS endpoint to `host:port`, watched and restarted until closed.
 
@@ -780,6 +787,8 @@ def open_tunnel(
     downloaded on first use from TERRA_NGROK_DOWNLOAD_URL or ngrok's CDN).
     `state_dir` holds our own agent config (default: data dir/ngrok). Raises
     TerraError subclasses with the contract's exit codes; never prints.
+    While it starts, `cancelled()` is polled: when true, everything started
+    is stopped and StartCanceled is raised (for a Ctrl-C caught by a handler).
     """
     from terra_cli.ngrok_agent import (
         DOWNLOAD_URL_ENV,
@@ -829,7 +838,7 @@ def open_tunnel(
         on_status=on_status or (lambda status: None),
         download_url=download_url,
     )
-    session._open()
+    session._open(cancelled)
     return session
 
 

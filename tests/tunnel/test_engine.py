@@ -25,6 +25,7 @@ from terra_cli.tunnel import (
     Lost,
     Online,
     Retrying,
+    StartCanceled,
     Starting,
     TunnelSession,
     TunnelStatus,
@@ -368,3 +369,16 @@ def test_tuning_from_env() -> None:
     assert (tuning.start_timeout, tuning.retries, tuning.backoff) == (3.0, 2, 0.0)
     assert isinstance(tuning.retries, int)
     assert TunnelTuning.from_env({}) == TunnelTuning()
+
+
+def test_cancel_during_start_stops_the_agent(
+    fake_agent: Path, tmp_path: Path, records: Records, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_NGROK_MODE", "silent")
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    tuning = TunnelTuning(start_timeout=30.0)
+    with pytest.raises(StartCanceled):
+        _open(fake_agent, tmp_path, 9, tuning=tuning, cancelled=stop.is_set)
+    assert len(records.starts()) == 1
+    assert records.alive() == []
