@@ -317,8 +317,10 @@ def _map_error(
     if isinstance(exc, TerraError):
         return exc
     if timed_out:
+        said = getattr(exc, "ngrok_error", None)
+        why = f": {_clean(said, token.value)}" if said else ""
         return NetworkError(
-            f"The ngrok agent did not come up within {start_timeout:g} s.",
+            f"The ngrok agent did not come up within {start_timeout:g} s{why}.",
             hint="Check the network (the agent must reach connect.ngrok-agent.com), "
             f"raise TERRA_NGROK_START_TIMEOUT, {_NO_TUNNEL}.",
         )

@@ -11,7 +11,8 @@ SIGKILL leaves nothing behind.
 Environment:
   FAKE_NGROK_MODE     comma list of modes, one per start (the last repeats):
                       ok, no-token, invalid-token, revoked-token, session-limit,
-                      domain-online, silent, crash, die, vanish. Default: ok.
+                      domain-online, silent, offline, crash, die, vanish.
+                      Default: ok.
   FAKE_NGROK_RECORD   a folder: each start writes `<n>-<pid>.json` (argv, token
                       seen, API requests); it also counts starts for the mode list.
   FAKE_NGROK_DELAY    seconds before `die` exits / `vanish` drops the endpoint
@@ -435,6 +436,16 @@ def start(opts: dict[str, str]) -> int:
     if mode == "silent":
         while True:  # blocked, like an agent that cannot reach ngrok's servers
             time.sleep(3600)
+    if mode == "offline":
+        while True:  # the real agent offline: it keeps retrying and never exits
+            err = "failed to dial ngrok server with address connect.ngrok-agent.com:443: "
+            log(
+                "failed to reconnect session",
+                lvl="eror",
+                obj="tunnels.session",
+                err=err + "dial tcp: lookup connect.ngrok-agent.com: no such host",
+            )
+            time.sleep(0.2)
     failure = "no-token" if not token else mode
     if failure in ERRORS:
         err = ERRORS[failure].replace("\\n", "\n").replace("\\r", "\r")

@@ -200,7 +200,8 @@ def test_no_authtoken_is_exit_2_before_any_agent(
         ("session-limit", RemoteError, 1, "ERR_NGROK_108", "Stop the other ngrok agent"),
         ("domain-online", RemoteError, 1, "ERR_NGROK_334", "--domain"),
         ("crash", NetworkError, 8, "without saying why", "ngrok-path"),
-        ("silent", NetworkError, 8, "did not come up within 1 s", "TERRA_NGROK_START_TIMEOUT"),
+        ("silent", NetworkError, 8, "did not come up within 1 s.", "TERRA_NGROK_START_TIMEOUT"),
+        ("offline", NetworkError, 8, "within 1 s: failed to dial ngrok server", "network"),
     ],
 )
 def test_each_agent_failure_maps_to_its_exit_code_and_leaves_no_process(
