@@ -472,6 +472,7 @@ class TunnelSession:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._timed_out = False
+        self._starting = False
         self._thread: threading.Thread | None = None
         self._agent_proc: subprocess.Popen[str] | None = None
 
@@ -491,8 +492,9 @@ class TunnelSession:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             proc = self._proc()
-            if proc is not None and not self._ready.is_set():
-                # Still starting: pyngrok holds its lock while it waits for log lines.
+            if proc is not None and self._starting:
+                # A start (or restart) is under way: pyngrok holds its lock while it waits
+                # for log lines, so end the agent here and let that start fail at once.
                 self._stop_process(proc)
             thread.join(timeout=self.tuning.request_timeout + 3)
         self._stop_agent()
@@ -566,11 +568,13 @@ class TunnelSession:
         options: dict[str, Any] = {}
         if self.domain:
             options["url"] = f"https://{self.domain}"
+        self._starting = True
         try:
             tunnel = ngrok.connect(self.target, name=self._name, pyngrok_config=cfg, **options)
             if self._closing.is_set():
                 raise NetworkError("The tunnel was closed while it started.")
         except BaseException as exc:
+            self._starting = False
             watchdog.cancel()
             self._stop_agent()
             if isinstance(exc, Exception):
@@ -583,6 +587,7 @@ class TunnelSession:
                     domain=self.domain,
                 ) from None
             raise
+        self._starting = False
         watchdog.cancel()
         with self._lock:
             self._url = str(tunnel.public_url)

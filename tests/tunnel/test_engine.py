@@ -32,7 +32,7 @@ from terra_cli.tunnel import (
     TunnelTuning,
     open_tunnel,
 )
-from tests.tunnel.conftest import FAST, Records, Upstream, pid_alive
+from tests.tunnel.conftest import FAST, Records, Upstream, pid_alive, wait_until
 
 S = TypeVar("S")
 
@@ -383,3 +383,25 @@ def test_cancel_during_start_stops_the_agent(
         _open(fake_agent, tmp_path, 9, tuning=tuning, cancelled=stop.is_set)
     assert len(records.starts()) == 1
     assert records.alive() == []
+
+
+def test_close_during_a_hanging_restart_is_prompt(
+    fake_agent: Path,
+    tmp_path: Path,
+    upstream: Upstream,
+    records: Records,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_NGROK_MODE", "die,silent")
+    monkeypatch.setenv("FAKE_NGROK_DELAY", "0.2")
+    statuses = Statuses()
+    tuning = TunnelTuning(start_timeout=60.0, check_interval=0.1, backoff=0.0)
+    session = _open(fake_agent, tmp_path, upstream.port, statuses, tuning=tuning)
+    statuses.wait_for(Starting, 2)  # the restart is now blocked on a silent agent
+    assert wait_until(lambda: len(records.starts()) == 2)
+    closer = threading.Thread(target=session.close)
+    closer.start()
+    closer.join(timeout=5)  # the restart's own limit is 60 s
+    assert not closer.is_alive()
+    assert records.alive() == []
+    assert not session.failed.is_set()
