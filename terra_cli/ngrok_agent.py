@@ -136,9 +136,10 @@ def _install_from_archive(archive: bytes, url: str, dest: Path) -> None:
 # to /dev/null because the agent logs to stdout and terra reports its errors itself.
 _LAUNCH_CODE = """\
 import ctypes, os, signal, sys
-parent, agent = int(sys.argv[1]), sys.argv[2]
+agent = sys.argv[2]
+parent = int(os.environ.get("TERRA_NGROK_PARENT_PID") or sys.argv[1])
 ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
-if os.getppid() != parent:
+if os.getppid() != parent:  # terra died before the line above took effect
     sys.exit(0)
 null = os.open(os.devnull, os.O_WRONLY)
 os.dup2(null, 2)
@@ -150,9 +151,19 @@ except OSError as exc:
 """
 
 
+PARENT_PID_ENV = "TERRA_NGROK_PARENT_PID"
+
+
 def supports_parent_death_signal() -> bool:
     """True where the agent can be tied to terra's life by the kernel (Linux)."""
-    return sys.platform.startswith("linux")
+    return sys.platform.startswith("linux") and bool(sys.executable)
+
+
+def mark_parent() -> None:
+    """Tell the launcher which pid must be its parent (inherited through the environment;
+    pyngrok gives no other channel). `$PPID` alone would miss a parent that died between
+    fork and exec."""
+    os.environ[PARENT_PID_ENV] = str(os.getpid())
 
 
 def write_launcher(folder: Path, agent: Path) -> Path:

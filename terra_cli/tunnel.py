@@ -799,6 +799,7 @@ def open_tunnel(
     """
     from terra_cli.ngrok_agent import (
         DOWNLOAD_URL_ENV,
+        mark_parent,
         supports_parent_death_signal,
         write_launcher,
     )
@@ -827,9 +828,10 @@ def open_tunnel(
     state = (state_dir or data_dir() / "ngrok").expanduser()
     ensure_private_dir(state)
     _silence_pyngrok_logging()
-    launch = (
-        write_launcher(state, location.path) if supports_parent_death_signal() else location.path
-    )
+    launch = location.path
+    if supports_parent_death_signal():
+        launch = write_launcher(state, location.path)
+        mark_parent()
     connect_host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
     if ":" in connect_host:
         connect_host = f"[{connect_host}]"

@@ -237,3 +237,24 @@ def test_control_plain_pyngrok_orphans_the_agent(
     parent.wait()
     assert not wait_until(lambda: not pid_alive(agent_pid), timeout=1.0)
     os.kill(agent_pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_launcher_runs_the_agent_only_for_its_parent(tmp_path: Path, fake_agent: Path) -> None:
+    launcher = write_launcher(tmp_path / "state", fake_agent)
+    env = dict(os.environ, TERRA_NGROK_PARENT_PID=str(os.getpid()))
+    ran = subprocess.run([str(launcher), "--version"], env=env, capture_output=True, text=True)
+    assert (ran.returncode, ran.stdout) == (0, "ngrok version 3.99.0-fake\n")
+    # a parent that is not ours (terra died before the launcher ran): the agent never starts
+    env["TERRA_NGROK_PARENT_PID"] = "1"
+    ran = subprocess.run([str(launcher), "--version"], env=env, capture_output=True, text=True)
+    assert (ran.returncode, ran.stdout) == (0, "")
+    # an agent that cannot be executed says so on stdout as a log line pyngrok reads
+    broken = tmp_path / "broken"
+    broken.write_text("not a program")
+    broken.chmod(0o755)
+    env["TERRA_NGROK_PARENT_PID"] = str(os.getpid())
+    launcher = write_launcher(tmp_path / "state", broken)
+    ran = subprocess.run([str(launcher), "start"], env=env, capture_output=True, text=True)
+    assert ran.returncode == 1
+    assert ran.stdout.startswith('lvl=eror msg="cannot run the ngrok agent" err=')
