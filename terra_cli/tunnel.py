@@ -632,17 +632,18 @@ class TunnelSession:
             self._stop_agent()
 
     def _ensure_agent(self) -> None:
-        """Download the agent when there is none at the default location."""
+        """Download the agent when there is none at the default location (first run)."""
         if self.agent.exists() or self._download_url is None:
             return
         from terra_cli.ngrok_agent import download_agent
 
+        def progress(got: int, total: int | None) -> None:
+            if self._closing.is_set():  # closed mid-download: stop reading at once
+                raise StartCanceled("the download was canceled")
+            self._report(DownloadProgress(got, total))
+
         self._report(Downloading(self._download_url, self.agent))
-        download_agent(
-            self._download_url,
-            self.agent,
-            lambda got, total: self._report(DownloadProgress(got, total)),
-        )
+        download_agent(self._download_url, self.agent, progress)
         self._report(Downloaded(self.agent))
 
     def _problem(self) -> str | None:
