@@ -136,8 +136,8 @@ def ngrok_authtoken(token: str | None, source: str) -> Check:
     return _warn(
         "ngrok-authtoken",
         "not set: terra listen needs it for a public tunnel",
-        "Run 'terra config set ngrok-authtoken' or set NGROK_AUTHTOKEN; "
-        "or use 'terra listen --no-tunnel'.",
+        "Run 'terra config set ngrok-authtoken' (or set NGROK_AUTHTOKEN, or "
+        "'ngrok config add-authtoken'); or use 'terra listen --no-tunnel'.",
     )
 
 

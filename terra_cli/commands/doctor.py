@@ -49,18 +49,16 @@ def doctor(
     state = ctx.find_object(AppState) or AppState()
     settings, config_check = checks.load_config(state.profile)
     present = checks.credentials_present(settings)
-    from terra_cli.tunnel import locate_agent
+    from terra_cli.tunnel import describe_authtoken_source, locate_agent, resolve_authtoken
 
-    token = settings.lookup("ngrok-authtoken")
+    token = resolve_authtoken(settings)
     agent = locate_agent(settings.get("ngrok-path"))
     found = [
         config_check,
         present,
         checks.credentials_accepted(present, lambda: _verify(settings)),
         checks.signing_secret(settings),
-        checks.ngrok_authtoken(
-            token.value, "NGROK_AUTHTOKEN" if token.source == "env" else "config file"
-        ),
+        checks.ngrok_authtoken(token.value, describe_authtoken_source(token.source)),
         checks.ngrok_agent(agent.path, agent.configured, agent.exists, agent.executable),
         checks.port_free(port, host),
     ]

@@ -188,6 +188,28 @@ def test_missing_ngrok_token_warns(home: Home, terra_api: FakeTerra, agent: Path
     assert "--no-tunnel" in checks["ngrok-authtoken"]["hint"]
 
 
+def test_ngrok_token_source_is_named(home: Home, terra_api: FakeTerra, agent: Path) -> None:
+    r, checks = _doctor(home, _env(terra_api, agent))
+    assert r.code == 0, r.stderr
+    assert checks["ngrok-authtoken"]["detail"] == "set, from NGROK_AUTHTOKEN"
+
+
+def test_ngrok_token_from_the_users_ngrok_config(
+    home: Home, terra_api: FakeTerra, agent: Path
+) -> None:
+    token = "3zYxWvUtSrQpOnMlKjIhGfEdCbA_9876543210"
+    ngrok_yml = home.root / ".config" / "ngrok" / "ngrok.yml"
+    ngrok_yml.parent.mkdir(parents=True)
+    ngrok_yml.write_text(f"version: '3'\nagent:\n  authtoken: {token}\n")
+    env = _env(terra_api, agent)
+    env.pop("NGROK_AUTHTOKEN")
+    r, checks = _doctor(home, env)
+    assert r.code == 0, r.stderr
+    assert checks["ngrok-authtoken"]["status"] == "ok"
+    assert "your ngrok config file" in checks["ngrok-authtoken"]["detail"]
+    assert token not in r.output
+
+
 def test_configured_agent_missing_fails_with_3(
     home: Home, terra_api: FakeTerra, tmp_path: Path
 ) -> None:
