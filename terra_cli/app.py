@@ -25,6 +25,12 @@ from terra_cli.errors import ExitCode, TerraError
 # pays for Typer and nothing else.
 COMMANDS: dict[str, str] = {
     "config": "terra_cli.commands.config",
+    "widget": "terra_cli.commands.widget",
+    "auth": "terra_cli.commands.auth",
+    "integrations": "terra_cli.commands.integrations",
+    "users": "terra_cli.commands.users",
+    "data": "terra_cli.commands.data",
+    "doctor": "terra_cli.commands.doctor",
     "listen": "terra_cli.commands.listen",
 }
 
@@ -42,6 +48,7 @@ class LazyGroup(TyperGroup):
             for name, command in typer.main.get_group(holder).commands.items():
                 self.commands.setdefault(name, command)
         return self.commands.get(cmd_name)
+
 
 app = typer.Typer(
     cls=LazyGroup,

@@ -192,7 +192,10 @@ def banner(
     info(f"  Local URL:   {url}")
     if public_url:
         info(f"  Public URL:  {_paint(public_url, STYLES['bold'], color)}")
-        info("               paste it in Terra's dashboard: Connections -> Destinations")
+        info(
+            "               in Terra's dashboard: Connections -> Destinations -> Webhook: "
+            "paste it and save"
+        )
     else:
         info("  Public URL:  none (--no-tunnel)")
     if secret_set:
@@ -240,6 +243,7 @@ def summary(
             "timeout": "reached --timeout",
             "stdout-closed": "stdout closed",
             "failure": "failed",
+            "tunnel-failed": "the ngrok tunnel failed",
             "stopped": "interrupted",
             "parent-gone": "the shell or program that started it is gone",
         }.get(reason, "stopped")

@@ -1,0 +1,213 @@
+"""`terra doctor`'s checks: each one ok, warn or fail, with a one-line fix.
+
+Made for CI: the command exits with the contract code of the first failed
+check, in the order they run here. Checks never print and never raise for
+what they find; they return a Check.
+"""
+
+from __future__ import annotations
+
+import socket
+import stat
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from terra_cli.errors import ExitCode, TerraError
+from terra_cli.settings import CONFIG_FILENAME, KEYS, ConfigFile, Settings, config_dir
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: name, status, what was seen, how to fix it, and its exit code."""
+
+    name: str
+    status: Status
+    detail: str
+    hint: str | None = None
+    code: int = ExitCode.OK
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("code")
+        return out
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name, "ok", detail)
+
+
+def _warn(name: str, detail: str, hint: str) -> Check:
+    return Check(name, "warn", detail, hint)
+
+
+def _fail(name: str, detail: str, hint: str | None, code: int) -> Check:
+    return Check(name, "fail", detail, hint, code)
+
+
+def load_config(profile: str | None) -> tuple[Settings, Check]:
+    """Settings for the remaining checks, and the verdict on the config file itself."""
+    path = config_dir() / CONFIG_FILENAME
+    try:
+        before = path.lstat().st_mode
+    except OSError:
+        before = None
+    try:
+        cfg = ConfigFile.load(path)
+    except TerraError as exc:
+        settings = Settings(ConfigFile(path), profile)
+        return settings, _fail("config", exc.message, exc.hint, exc.exit_code)
+    settings = Settings(cfg, profile)
+    if before is None:
+        return settings, _ok("config", f"no file at {path}; using the environment and defaults")
+    if stat.S_IMODE(before) & 0o077:
+        try:
+            now = stat.S_IMODE(path.lstat().st_mode)
+        except OSError:
+            now = stat.S_IMODE(before)
+        if now & 0o077:
+            return settings, _fail(
+                "config",
+                f"{path} is readable by other users (mode {now:o})",
+                f"Run: chmod 600 {path}",
+                ExitCode.LOCAL,
+            )
+        return settings, _warn(
+            "config",
+            f"{path} was readable by other users (mode {stat.S_IMODE(before):o}); "
+            "terra tightened it to 600",
+            "Nothing more to do; keep the file private (it holds your keys).",
+        )
+    return settings, _ok("config", f"{path} (mode {stat.S_IMODE(before):o})")
+
+
+def _source(settings: Settings, name: str) -> str:
+    src = settings.lookup(name).source
+    return {"env": KEYS[name].env or "env", "file": "config file"}.get(src or "", str(src))
+
+
+def credentials_present(settings: Settings) -> Check:
+    missing = [n for n in ("dev-id", "api-key") if not settings.get(n)]
+    if missing:
+        commands = " and ".join(f"'terra config set {n}'" for n in missing)
+        variables = " and ".join(str(KEYS[n].env) for n in missing)
+        return _fail(
+            "credentials",
+            f"{' and '.join(missing)} not set (profile '{settings.profile}')",
+            f"Run {commands}, or set {variables}.",
+            ExitCode.AUTH,
+        )
+    return _ok(
+        "credentials",
+        f"dev-id from {_source(settings, 'dev-id')}, api-key from {_source(settings, 'api-key')}",
+    )
+
+
+def credentials_accepted(present: Check, verify: Callable[[], None]) -> Check:
+    """One cheap authenticated call (`verify`), unless the credentials are missing."""
+    name = "terra-auth"
+    if present.status != "ok":
+        return _warn(name, "skipped: dev-id or api-key is missing", "Fix 'credentials' first.")
+    try:
+        verify()
+    except TerraError as exc:
+        return _fail(name, exc.message, exc.hint, exc.exit_code)
+    return _ok(name, "Terra accepted dev-id and api-key (GET /subscriptions)")
+
+
+def signing_secret(settings: Settings) -> Check:
+    if settings.get("signing-secret"):
+        return _ok("signing-secret", f"set, from {_source(settings, 'signing-secret')}")
+    return _warn(
+        "signing-secret",
+        "not set: terra listen cannot check signatures (verdict 'unchecked')",
+        "Run 'terra config set signing-secret' (dashboard: Destinations -> Edit), "
+        "or set TERRA_SIGNING_SECRET.",
+    )
+
+
+def ngrok_authtoken(token: str | None, source: str) -> Check:
+    if token:
+        return _ok("ngrok-authtoken", f"set, from {source}")
+    return _warn(
+        "ngrok-authtoken",
+        "not set: terra listen needs it for a public tunnel",
+        "Run 'terra config set ngrok-authtoken' (or set NGROK_AUTHTOKEN, or "
+        "'ngrok config add-authtoken'); or use 'terra listen --no-tunnel'.",
+    )
+
+
+def ngrok_agent(path: Path, configured: bool, exists: bool, executable: bool) -> Check:
+    """Whether the ngrok agent that `listen` would run is there."""
+    name = "ngrok-agent"
+    if exists and executable:
+        return _ok(name, f"{path}")
+    if configured:
+        what = "is not executable" if exists else "does not exist"
+        return _fail(
+            name,
+            f"ngrok-path {path} {what}",
+            "Fix it with 'terra config set ngrok-path PATH' (or TERRA_NGROK_PATH), "
+            "or unset it to use pyngrok's download.",
+            ExitCode.INPUT,
+        )
+    return _warn(
+        name,
+        f"no agent at {path}; pyngrok downloads it on the first 'terra listen'",
+        "Allow that download once, or install ngrok and run 'terra config set ngrok-path PATH'.",
+    )
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> Check:
+    """Can `terra listen` bind this port? The listener's own bind, released at once."""
+    from terra_cli.webhooks.receiver import _bind
+
+    try:
+        sock = _bind(host, port)
+    except TerraError as exc:
+        return _fail("port", exc.message, exc.hint, exc.exit_code)
+    sock.close()
+    return _ok("port", f"{host}:{port} is free for terra listen")
+
+
+def forward_target(url: str, timeout: float = 3.0) -> Check:
+    """Does something accept TCP connections where `--forward-to` points?"""
+    name = "forward-target"
+    from terra_cli.settings import validate_url
+
+    try:
+        clean = validate_url(url, "--forward-to")
+    except TerraError as exc:
+        return _fail(name, exc.message, exc.hint, exc.exit_code)
+    parts = urlsplit(clean)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return _fail(
+            name, f"{url} has an invalid port", "Give a port from 1 to 65535.", ExitCode.INPUT
+        )
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        return _fail(
+            name,
+            f"cannot connect to {host}:{port} ({reason})",
+            "Start your app first, or fix --forward-to.",
+            ExitCode.NETWORK,
+        )
+    return _ok(name, f"{host}:{port} accepts connections")
+
+
+def exit_code(checks: list[Check]) -> int:
+    """0 when nothing failed, else the code of the first failed check."""
+    for check in checks:
+        if check.status == "fail":
+            return check.code
+    return ExitCode.OK

@@ -1,0 +1,117 @@
+"""TerraClient in-process: the parts a subprocess cannot reach (DNS) and Terra's error shapes."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from terra_cli.api import ClientOptions, RetryNotice, TerraClient, WidgetRequest, terra_words
+from terra_cli.errors import NetworkError, RemoteError
+from tests.fakes.terra_api import FakeTerra
+
+
+def _options(fake: FakeTerra | None = None, **kw: Any) -> ClientOptions:
+    base = fake.api_url if fake else "http://terra.invalid/v2"
+    access = fake.access_url if fake else "http://terra.invalid"
+    defaults: dict[str, Any] = {
+        "dev_id": fake.dev_id if fake else "dev-id-value-1234",
+        "api_key": fake.api_key if fake else "key-value-abcdef",
+    }
+    defaults.update(retries=1, backoff=0.0)
+    defaults.update(kw)
+    return ClientOptions(api_url=base, access_url=access, **defaults)
+
+
+def test_dns_failure_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    notices: list[RetryNotice] = []
+    client = TerraClient(_options(), on_retry=notices.append, sleep=lambda s: None)
+    with client, pytest.raises(NetworkError) as info:
+        client.widget_session(WidgetRequest())
+    assert info.value.exit_code == 8
+    assert info.value.message == "Cannot resolve terra.invalid (DNS lookup failed)."
+    assert "TERRA_API_URL" in (info.value.hint or "")
+    assert [n.attempt for n in notices] == [1]
+
+
+def test_tls_failure_is_a_network_error(terra_api: FakeTerra) -> None:
+    # The fake speaks plain HTTP, so an https:// URL to it fails the TLS handshake for real.
+    options = _options(terra_api, retries=0)
+    options = ClientOptions(
+        **{**options.__dict__, "access_url": terra_api.base.replace("http://", "https://")}
+    )
+    with TerraClient(options) as client, pytest.raises(NetworkError) as info:
+        client.widget_session(WidgetRequest())
+    assert info.value.message.startswith("The TLS handshake with 127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("body", "text", "words"),
+    [
+        (
+            {"status": "error", "message": "Invalid dev-id was provided"},
+            "",
+            "Invalid dev-id was provided",
+        ),
+        (
+            {"type": "about:blank", "title": "bad request", "detail": "start_date is invalid"},
+            "",
+            "bad request: start_date is invalid",
+        ),
+        ({"detail": "rate limit exceeded"}, "", "rate limit exceeded"),
+        ({"title": "forbidden"}, "", "forbidden"),
+        (None, "plain   text\nanswer", "plain text answer"),
+        (None, "<!DOCTYPE html><html><body>oops</body></html>", None),
+        ([1, 2], "", None),
+    ],
+)
+def test_terra_words_reads_both_error_shapes(body: Any, text: str, words: str | None) -> None:
+    assert terra_words(body, text) == words
+
+
+def test_backoff_doubles_and_is_capped(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.always("widget", Reply.raw(503, "busy"))
+    waits: list[float] = []
+    options = _options(terra_api, retries=4, backoff=0.5, max_wait=1.5)
+    client = TerraClient(options, sleep=waits.append)
+    with client, pytest.raises(RemoteError) as info:
+        client.widget_session(WidgetRequest())
+    assert waits == [0.5, 1.0, 1.5, 1.5]
+    assert len(terra_api.requests) == 5
+    assert "HTTP 503: busy" in info.value.message
+
+
+def test_retry_after_is_used_as_the_wait(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.queue("widget", Reply.rate_limited(retry_after=7), Reply.rate_limited(retry_after=2))
+    waits: list[float] = []
+    notices: list[RetryNotice] = []
+    options = _options(terra_api, retries=3, backoff=0.5, max_wait=10)
+    client = TerraClient(options, on_retry=notices.append, sleep=waits.append)
+    with client:
+        session = client.widget_session(WidgetRequest())
+    assert session.url.startswith("https://widget.tryterra.co/session/")
+    assert waits == [7.0, 2.0]
+    assert [n.reason for n in notices] == [
+        "Terra answered HTTP 429 and asked to wait 7 s",
+        "Terra answered HTTP 429 and asked to wait 2 s",
+    ]
+
+
+def test_other_4xx_is_never_retried(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.always("widget", Reply.legacy_error(422, "unprocessable"))
+    waits: list[float] = []
+    client = TerraClient(_options(terra_api, retries=3), sleep=waits.append)
+    with client, pytest.raises(RemoteError):
+        client.widget_session(WidgetRequest())
+    assert waits == [] and len(terra_api.requests) == 1
