@@ -3,14 +3,18 @@ process and port checks against the installed `terra listen`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from terra_cli.webhooks.signature import sign
 from tests.conftest import Home
@@ -153,3 +157,15 @@ def children_of(pid: int) -> list[int]:
 
 def reply_of(port: int, body: bytes, headers: dict[str, str]) -> Reply:
     return post(port, body, headers)
+
+
+@pytest.fixture
+def reap() -> Iterator[list[int]]:
+    """Pids a test started indirectly (under a shell); any still alive at the end is
+    killed, so a failing test leaves nothing running."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if pid_alive(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

@@ -102,8 +102,9 @@ def _start_under_shell(home: Home, prefix: str = "") -> tuple[subprocess.Popen[s
     return shell, pid, port
 
 
-def test_parent_shell_killed_terra_stops_by_itself(home: Home) -> None:
+def test_parent_shell_killed_terra_stops_by_itself(home: Home, reap: list[int]) -> None:
     shell, pid, port = _start_under_shell(home)
+    reap.append(pid)
     body = dumps(EVENTS["activity"])
     reply = post(port, body, signed(body))
     assert reply.status == 200
@@ -117,8 +118,9 @@ def test_parent_shell_killed_terra_stops_by_itself(home: Home) -> None:
     assert [r["id"] for r in log_records(home.data_dir)] == [reply.json()["id"]]
 
 
-def test_parent_shell_killed_under_nohup_terra_keeps_running(home: Home) -> None:
+def test_parent_shell_killed_under_nohup_terra_keeps_running(home: Home, reap: list[int]) -> None:
     shell, pid, port = _start_under_shell(home, prefix="trap '' HUP; ")
+    reap.append(pid)
     shell.kill()
     shell.wait()
     try:
