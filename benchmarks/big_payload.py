@@ -156,8 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     b = measure(args.mb, args.gzip)
     print(
-        f"payload: {b.mib:.1f} MiB activity event"
-        f"{' (gzip)' if b.gzip else ''}, {b.records} records"
+        f"payload: {b.mib:.1f} MiB activity event{' (gzip)' if b.gzip else ''}, {b.records} records"
     )
     print(f"answer: HTTP {b.status} {b.verdict} in {b.answer_s:.3f} s "
           f"(goal <= 1.5 s); shown as an event after {b.shown_s:.3f} s")  # fmt: skip

@@ -3,7 +3,8 @@
 Start-up (benchmarks/startup.py), throughput and latency against a bare
 stdlib receiver (benchmarks/listener.py), a 30 MB payload plain and gzip
 (benchmarks/big_payload.py), and how fast a stopped listener releases its
-port (benchmarks/lifecycle.py). Each script also runs on its own with more
+port and leaves no process, with and without the (fake) ngrok agent
+(benchmarks/lifecycle.py). Each script also runs on its own with more
 detail. Loopback only; nothing leaves the machine.
 
     python benchmarks/run_all.py [--quick]
@@ -107,16 +108,21 @@ def main() -> None:
         ))  # fmt: skip
 
     rounds = 2 if q else 5
-    stops = lifecycle.measure(rounds)
-    for kind, results in stops.items():
-        free = lifecycle.worst(results, "port_free_ms")
-        gone = lifecycle.worst(results, "gone_ms")
-        rows.append((
-            f"stop by {kind}: port free / process gone (worst of {rounds})",
-            f"{free:.0f} / {gone:.0f} ms",
-            "port free < 1 s",
-            verdict(free < 1000),
-        ))  # fmt: skip
+    for tunnel in (False, True):
+        stops = lifecycle.measure(rounds, tunnel)
+        where = " (tunnel: fake ngrok agent)" if tunnel else " (--no-tunnel)"
+        for kind, results in stops.items():
+            free = lifecycle.worst(results, "port_free_ms")
+            gone = lifecycle.worst(results, "gone_ms")
+            figure = f"{free:.0f} / {gone:.0f} ms"
+            if tunnel:
+                figure += f" / agent gone {lifecycle.worst(results, 'agent_gone_ms'):.0f} ms"
+            rows.append((
+                f"stop by {kind}{where}: port free / terra gone, worst of {rounds}",
+                figure,
+                "port free < 1 s, nothing left",
+                verdict(free < 1000 and all(r.gone_ms == r.gone_ms for r in results)),
+            ))  # fmt: skip
 
     print()
     print("| measure | figure | goal | met |")
