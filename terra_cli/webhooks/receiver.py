@@ -55,6 +55,11 @@ HOP_BY_HOP = frozenset(
     }
 )
 MAX_HEAD = 64 * 1024  # request line and headers together
+# File descriptors kept free for everything but client connections (the event
+# log, forwarding sockets, the tunnel agent's pipes): connections are capped at
+# the process's descriptor limit minus this, so a flood of connections can make
+# senders wait in the kernel's backlog but can never make the log unwritable.
+FD_RESERVE = 64
 # Trace ids remembered to mark retries: the most recent deliveries only, so a
 # listener left running all day keeps a fixed amount of memory (~1.5 MB).
 RETRY_WINDOW = 10_000
@@ -472,6 +477,8 @@ class _Loop:
         self.pool: ThreadPoolExecutor | None = None
         self.stop_at: float | None = None
         self.next_sweep = 0.0
+        self.max_conns = _connection_cap()
+        self.accepting = True  # False while at the cap (or out of descriptors)
 
     # -- driving ----------------------------------------------------------------
 
@@ -511,7 +518,8 @@ class _Loop:
     def _stopping_done(self) -> bool:
         """While stopping: accept no more, drop idle connections; done when none is busy."""
         if self.listener is not None:
-            self.selector.unregister(self.listener)
+            if self.accepting:
+                self.selector.unregister(self.listener)
             self.listener.close()
             self.listener = None
         for conn in list(self.conns.values()):
@@ -523,11 +531,17 @@ class _Loop:
     def _accept(self) -> None:
         assert self.listener is not None
         for _ in range(64):
+            if len(self.conns) >= self.max_conns:
+                self._pause_accepting()
+                return
             try:
                 sock, _addr = self.listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
+                # Out of descriptors (EMFILE/ENFILE) or a transient error: stop asking
+                # until the sweep, or the listener stays readable and the loop spins.
+                self._pause_accepting()
                 return
             sock.setblocking(False)
             with contextlib.suppress(OSError):
@@ -535,6 +549,19 @@ class _Loop:
             conn = _Conn(sock, time.monotonic())
             self.conns[sock.fileno()] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _pause_accepting(self) -> None:
+        """Leave new connections in the kernel's backlog for now."""
+        if self.accepting and self.listener is not None:
+            self.selector.unregister(self.listener)
+            self.accepting = False
+
+    def _resume_accepting(self) -> None:
+        listener = self.listener
+        waiting = not self.accepting and listener is not None and self.stop_at is None
+        if waiting and listener is not None and len(self.conns) < self.max_conns:
+            self.selector.register(listener, selectors.EVENT_READ, None)
+            self.accepting = True
 
     # -- reading and parsing ------------------------------------------------------
 
@@ -808,6 +835,7 @@ class _Loop:
     # -- timeouts and closing -----------------------------------------------------------
 
     def _sweep(self, now: float) -> None:
+        self._resume_accepting()
         idle, whole = self.config.idle_timeout, self.config.request_timeout
         for conn in list(self.conns.values()):
             if conn.state == _BUSY:
@@ -857,6 +885,20 @@ class _Loop:
         self.selector.close()
         self.wake_r.close()
         self.wake_w.close()
+
+
+def _connection_cap() -> int:
+    """How many client connections may be open at once: the descriptor limit less
+    FD_RESERVE (and never fewer than 16)."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # no resource module (Windows)
+        return 4096
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return 65536
+    return max(16, int(soft) - FD_RESERVE)
 
 
 def _response(

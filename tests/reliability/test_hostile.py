@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BIN, Home
-from tests.listen.conftest import _first_line, post, start_listener
+from tests.listen.conftest import Listener, _first_line, post, start_listener
 from tests.listen.payloads import EVENTS, dumps
 from tests.reliability.conftest import (
     ENV,
@@ -405,3 +405,45 @@ def test_stdout_closed_under_load_ends_cleanly(home: Home, lines: int) -> None:
     assert set(ledger.acked) <= logged
     if lines > 1:
         assert len(ledger.acked) >= lines - 1  # it stopped under load, not before it
+
+
+def test_more_connections_than_file_descriptors(home: Home) -> None:
+    """With `ulimit -n 128`, 200 connections at once: terra keeps descriptors in reserve
+    for its event log and leaves the excess in the kernel's backlog, so every request
+    is answered and logged (it used to answer 500 and exit 9: the log could not be
+    opened)."""
+    proc = subprocess.Popen(
+        ["bash", "-c", "ulimit -n 128; exec terra listen --no-tunnel --port 0 --json"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**home.env, **ENV, "PATH": f"{BIN}:{home.env.get('PATH', '')}"},
+    )  # fmt: skip
+    line = _first_line(proc.stdout, proc, 15)
+    listener = Listener(proc, json.loads(line), out_head=line)
+    ledger = Ledger()
+    socks = [socket.create_connection(("127.0.0.1", listener.port), timeout=30) for _ in range(200)]
+    try:
+        for i, s in enumerate(socks):
+            body = dumps({"type": "daily", "n": i})
+            s.sendall(
+                head(
+                    "/flood",
+                    f"Content-Length: {len(body)}",
+                    f"terra-signature: {signature(body)}",
+                    "Connection: close",
+                )
+                + body
+            )
+        answers = []
+        for s in socks:
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+            answers.append(data)
+    finally:
+        for s in socks:
+            s.close()
+    assert [status_of(a) for a in answers] == [200] * 200
+    for a in answers:
+        ledger.acked += ids_in(a)
+    records = finish_sound(home, listener, ledger)
+    assert len(records) == 201
