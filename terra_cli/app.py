@@ -16,7 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from terra_cli import __version__, render
-from terra_cli.commands import AppState, config
+from terra_cli.commands import AppState, config, trigger
 from terra_cli.errors import ExitCode, TerraError
 
 app = typer.Typer(
@@ -59,7 +59,7 @@ def root(
     ctx.obj = AppState(profile=profile)
 
 
-for _module in (config,):
+for _module in (config, trigger):
     _module.register(app)
 
 

@@ -1,0 +1,166 @@
+"""How deliveries, stored events and their data series look on a terminal.
+
+Charts are plain text (block characters), built by pure functions so tests
+can read them; colour is added only where the stream allows it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from terra_cli.render import info, style, success, warn
+
+
+class DeliveryLike(Protocol):
+    """The parts of a forward.Delivery that rendering needs."""
+
+    url: str
+    status: int | None
+    latency_ms: float
+    error: str | None
+    body: bytes
+
+    @property
+    def ok(self) -> bool: ...
+
+
+def human_size(n: int) -> str:
+    """Bytes as B, KB or MB (base 1024, one decimal)."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def delivery(what: str, size: int, records: int | None, result: DeliveryLike) -> None:
+    """One stderr line saying what was sent where and what came back."""
+    held = f", {records} record{'s' if records != 1 else ''}" if records is not None else ""
+    sent = f"{what} ({human_size(size)}{held}) → {result.url}"
+    if result.status is None:
+        warn(f"{sent}: no answer ({result.error})")
+        return
+    line = f"{sent}: {result.status} in {result.latency_ms:.0f} ms"
+    if result.ok:
+        success(line)
+        return
+    warn(line)
+    if result.body:
+        snippet = result.body[:300].decode("utf-8", "replace").strip()
+        info(f"  the app answered: {snippet}")
+
+
+def type_list(rows: Sequence[tuple[str, str]]) -> None:
+    """The event types, one per line on stdout: name, then what it is."""
+    width = max(len(name) for name, _ in rows)
+    for name, description in rows:
+        sys.stdout.write(f"{name.ljust(width)}  {description}\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- charts
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def _buckets(values: Sequence[float], width: int) -> list[float]:
+    """Average `values` into at most `width` buckets, keeping their order."""
+    if len(values) <= width:
+        return list(values)
+    out = []
+    for i in range(width):
+        lo = i * len(values) // width
+        hi = max((i + 1) * len(values) // width, lo + 1)
+        chunk = values[lo:hi]
+        out.append(sum(chunk) / len(chunk))
+    return out
+
+
+def sparkline(values: Sequence[float], width: int = 60) -> str:
+    """A one-line bar chart of `values` scaled between their min and max."""
+    if not values:
+        return ""
+    points = _buckets(values, width)
+    lo, hi = min(points), max(points)
+    span = hi - lo or 1.0
+    return "".join(_BLOCKS[round((v - lo) / span * (len(_BLOCKS) - 1))] for v in points)
+
+
+def heart_rate_chart(label: str, bpm: Sequence[float], width: int = 60) -> list[str]:
+    """A labelled heart-rate sparkline with its range."""
+    if not bpm:
+        return []
+    return [
+        f"{label}  {min(bpm):.0f}–{max(bpm):.0f} bpm, {len(bpm)} samples",
+        f"  {sparkline(bpm, width)}",
+    ]
+
+
+# Terra's SleepLevel codes, in chart order from top to bottom.
+_STAGES = ((1, "awake"), (6, "REM"), (4, "light"), (5, "deep"))
+
+
+def hypnogram_chart(levels: Sequence[int], width: int = 60) -> list[str]:
+    """Sleep stages as four rows (awake, REM, light, deep), one column per time slice."""
+    if not levels:
+        return []
+    if len(levels) > width:
+        step = len(levels) / width
+        levels = [levels[int(i * step)] for i in range(width)]
+    rows = []
+    for code, name in _STAGES:
+        marks = "".join("█" if lv == code else " " for lv in levels)
+        rows.append(f"  {name:>5} │{marks}")
+    return rows
+
+
+def series_charts(payload: Any, width: int = 60) -> list[str]:
+    """Charts for the series a Terra payload carries: heart rate and sleep stages per record."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        return []
+    lines: list[str] = []
+    for index, record in enumerate(payload["data"]):
+        if not isinstance(record, dict):
+            continue
+        meta = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+        start = str(meta.get("start_time") or "")[:16].replace("T", " ")
+        title = f"record {index}" + (f" ({start})" if start else "")
+        hr = _hr_samples(record)
+        if hr:
+            lines += heart_rate_chart(f"{title} heart rate", hr, width)
+        stages = _hypnogram(record)
+        if stages:
+            lines.append(f"{title} sleep stages, {len(stages)} samples")
+            lines += hypnogram_chart(stages, width)
+    return lines
+
+
+def _hr_samples(record: dict[str, Any]) -> list[float]:
+    for holder in (record, record.get("heart_data")):
+        if not isinstance(holder, dict):
+            continue
+        hr = holder.get("heart_rate_data")
+        detailed = hr.get("detailed") if isinstance(hr, dict) else None
+        samples = detailed.get("hr_samples") if isinstance(detailed, dict) else None
+        if isinstance(samples, list):
+            return [
+                float(s["bpm"])
+                for s in samples
+                if isinstance(s, dict) and isinstance(s.get("bpm"), (int, float))
+            ]
+    return []
+
+
+def _hypnogram(record: dict[str, Any]) -> list[int]:
+    durations = record.get("sleep_durations_data")
+    samples = durations.get("hypnogram_samples") if isinstance(durations, dict) else None
+    if not isinstance(samples, list):
+        return []
+    return [int(s["level"]) for s in samples if isinstance(s, dict) and isinstance(s.get("level"), int)]
+
+
+def heading(text: str) -> str:
+    """A section heading for stdout views, bold where colour is on."""
+    return style(text, "bold", sys.stdout)
