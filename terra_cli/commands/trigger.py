@@ -18,7 +18,7 @@ from terra_cli.webhooks import samples
 from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, Delivery, check_url, describe
 from terra_cli.webhooks.trigger import DEFAULT_TARGET, Outgoing, compose, send
 
-SECRET_HINT = (
+_SIGNING_HINT = (
     "Run 'terra config set signing-secret' (any value works for local testing; use the "
     "dashboard's secret to match a real destination), set TERRA_SIGNING_SECRET, "
     "or pass --unsigned."
@@ -116,7 +116,7 @@ def trigger(
             raise AuthError(
                 f"No signing-secret is configured (profile '{settings.profile}'), so the "
                 "event cannot be signed.",
-                hint=SECRET_HINT,
+                hint=_SIGNING_HINT,
             )
     result = send(event, url, key, int(time.time()), timeout)
     _report(event, result, key is not None, json_out, timeout)
@@ -130,7 +130,9 @@ def _list(json_out: bool) -> None:
         show.type_list(rows)
 
 
-def _report(event: Outgoing, result: Delivery, signed: bool, json_out: bool, timeout: float) -> None:
+def _report(
+    event: Outgoing, result: Delivery, signed: bool, json_out: bool, timeout: float
+) -> None:
     label = event.type or "payload"
     show.delivery(label, len(event.body), event.records, result)
     if json_out:

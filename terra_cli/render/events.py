@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from terra_cli.render import info, style, success, warn
 
-
-class DeliveryLike(Protocol):
-    """The parts of a forward.Delivery that rendering needs."""
-
-    url: str
-    status: int | None
-    latency_ms: float
-    error: str | None
-    body: bytes
-
-    @property
-    def ok(self) -> bool: ...
+if TYPE_CHECKING:
+    from terra_cli.webhooks.forward import Delivery
 
 
 def human_size(n: int) -> str:
@@ -35,7 +25,7 @@ def human_size(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
-def delivery(what: str, size: int, records: int | None, result: DeliveryLike) -> None:
+def delivery(what: str, size: int, records: int | None, result: Delivery) -> None:
     """One stderr line saying what was sent where and what came back."""
     held = f", {records} record{'s' if records != 1 else ''}" if records is not None else ""
     sent = f"{what} ({human_size(size)}{held}) → {result.url}"
@@ -124,7 +114,9 @@ def series_charts(payload: Any, width: int = 60) -> list[str]:
     for index, record in enumerate(payload["data"]):
         if not isinstance(record, dict):
             continue
-        meta = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+        meta = record.get("metadata")
+        if not isinstance(meta, dict):
+            meta = {}
         start = str(meta.get("start_time") or "")[:16].replace("T", " ")
         title = f"record {index}" + (f" ({start})" if start else "")
         hr = _hr_samples(record)
@@ -158,7 +150,11 @@ def _hypnogram(record: dict[str, Any]) -> list[int]:
     samples = durations.get("hypnogram_samples") if isinstance(durations, dict) else None
     if not isinstance(samples, list):
         return []
-    return [int(s["level"]) for s in samples if isinstance(s, dict) and isinstance(s.get("level"), int)]
+    return [
+        int(s["level"])
+        for s in samples
+        if isinstance(s, dict) and isinstance(s.get("level"), int)
+    ]
 
 
 def heading(text: str) -> str:

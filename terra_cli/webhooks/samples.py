@@ -171,7 +171,7 @@ def _hypnogram(ctx: _Ctx, start: datetime, end: datetime) -> list[dict[str, Any]
     return out
 
 
-def _durations(hypnogram: list[dict[str, Any]]) -> dict[str, int]:
+def _durations(hypnogram: list[dict[str, Any]]) -> dict[int, int]:
     counts = {_AWAKE: 0, _LIGHT: 0, _DEEP: 0, _REM: 0}
     for sample in hypnogram:
         counts[sample["level"]] += 300
@@ -314,7 +314,7 @@ def _body(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 def _nutrition(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
     start = ctx.day_start(days_ago)
-    meals = []
+    meals: list[dict[str, Any]] = []
     for hour, name, kcal in ((8, "Oatmeal with berries", 380), (13, "Chicken salad", 560)):
         meals.append(
             {
@@ -698,7 +698,7 @@ def build(
     """A sample event of type `name`, happening at `now`, reproducible from `seed`."""
     event_type = get_type(name)
     options = options or SampleOptions()
-    rng = random.Random(f"{event_type.name}:{seed}")
+    rng = random.Random(f"{event_type.name}:{seed}")  # noqa: S311 - sample data, not keys
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     provider = options.provider or _FIXED_PROVIDER.get(event_type.name) or rng.choice(PROVIDERS)
@@ -733,7 +733,10 @@ def parse_value(text: str) -> Any:
 def apply_set(payload: Any, assignment: str) -> None:
     """Apply one `dotted.path=VALUE` to `payload` in place; list items by index (`data.0.x`)."""
     path, sep, raw = assignment.partition("=")
-    hint = "Use --set dotted.path=VALUE, e.g. --set data.0.metadata.name=Run or --set user.active=false."
+    hint = (
+        "Use --set dotted.path=VALUE, e.g. --set data.0.metadata.name=Run "
+        "or --set user.active=false."
+    )
     if not sep or not path.strip():
         raise InputError(f"--set '{assignment}' is not of the form dotted.path=VALUE.", hint=hint)
     parts = path.strip().split(".")
@@ -742,7 +745,6 @@ def apply_set(payload: Any, assignment: str) -> None:
     node = payload
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
-        where = ".".join(parts[: depth + 1])
         if isinstance(node, dict):
             if last:
                 node[part] = parse_value(raw)
@@ -753,7 +755,8 @@ def apply_set(payload: Any, assignment: str) -> None:
         elif isinstance(node, list):
             if not part.lstrip("-").isdigit():
                 raise InputError(
-                    f"--set '{assignment}': '{where}' indexes a list, so '{part}' must be a number.",
+                    f"--set '{assignment}': '{'.'.join(parts[:depth])}' is a list, "
+                    f"so '{part}' must be a number.",
                     hint=hint,
                 )
             index = int(part)
