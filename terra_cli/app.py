@@ -7,19 +7,44 @@ traceback only with TERRA_DEBUG=1, and never with local variables).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from terra_cli import __version__, render
-from terra_cli.commands import AppState, config, trigger
+from terra_cli.commands import AppState
 from terra_cli.errors import ExitCode, TerraError
 
+# Top-level command name -> the module whose `register(app)` defines it.
+# Modules load only when their command runs (or for --help), so start-up
+# pays for Typer and nothing else.
+COMMANDS: dict[str, str] = {
+    "config": "terra_cli.commands.config",
+    "trigger": "terra_cli.commands.trigger",
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command, imports a command's module on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS) + [n for n in self.commands if n not in COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            holder = typer.Typer()
+            importlib.import_module(COMMANDS[cmd_name]).register(holder)
+            for name, command in typer.main.get_group(holder).commands.items():
+                self.commands.setdefault(name, command)
+        return self.commands.get(cmd_name)
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="terra",
     help="Develop against Terra's Health & Fitness API: widget sessions, a local webhook "
     "listener with signature checks, sample events and CI smoke checks.",
@@ -57,10 +82,6 @@ def root(
 ) -> None:
     """Terra from the terminal."""
     ctx.obj = AppState(profile=profile)
-
-
-for _module in (config, trigger):
-    _module.register(app)
 
 
 def _usage_hint(exc: typer.TyperException) -> str:
@@ -109,6 +130,8 @@ def _internal_error(exc: BaseException) -> int:
         "Run again with TERRA_DEBUG=1 to include the traceback in the report.",
     )
     if os.environ.get("TERRA_DEBUG") == "1":
+        import traceback
+
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     return ExitCode.INTERNAL
 

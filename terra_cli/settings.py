@@ -13,18 +13,11 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from terra_cli.errors import AuthError, InputError, LocalResourceError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 APP_NAME = "terra-cli"
 CONFIG_FILENAME = "config.toml"
@@ -33,8 +26,7 @@ DEFAULT_PROFILE = "default"
 Source = Literal["flag", "env", "file", "default"]
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     """One configurable key: its name on the command line and where else it lives."""
 
     name: str
@@ -198,6 +190,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             f"{path} is a symbolic link; terra will not write through it.",
             hint="Replace the link with a regular file, or set TERRA_CONFIG_DIR to another folder.",
         )
+    import tempfile
+
     ensure_private_dir(path.parent)
     tmp_name: str | None = None
     try:
@@ -225,22 +219,31 @@ def atomic_write(path: Path, data: bytes) -> None:
                 os.unlink(tmp_name)
 
 
-@dataclass
 class ConfigFile:
-    """The parsed config.toml: `active_profile` and `[profiles.NAME]` tables."""
+    """The parsed config.toml: `active_profile` and `[profiles.NAME]` tables.
 
-    path: Path
-    data: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    A plain class rather than a dataclass: building dataclasses at import time
+    costs milliseconds on every start-up.
+    """
+
+    def __init__(self, path: Path, data: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self.data: dict[str, Any] = data if data is not None else {}
+        self.warnings: list[str] = []
 
     @classmethod
     def load(cls, path: Path | None = None) -> ConfigFile:
         """Read the file (a missing file is empty); tighten loose permissions with a warning."""
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised on 3.10 only
+            import tomli as tomllib
+
         path = path or config_dir() / CONFIG_FILENAME
         cfg = cls(path)
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return cfg
         except IsADirectoryError:
             raise InputError(
@@ -345,8 +348,7 @@ class ConfigFile:
         atomic_write(self.path, tomli_w.dumps(ordered).encode("utf-8"))
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):
     """A resolved setting and where it came from (None when unset)."""
 
     value: str | None

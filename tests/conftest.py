@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 BIN = Path(sys.executable).parent
 TERRA = str(BIN / "terra")
 
@@ -32,6 +37,19 @@ _CLEARED = (
     "PYNGROK_NGROK_PATH",
     "NGROK_API_KEY",
 )
+
+
+_SECRET_ENV = ("TERRA_DEV_ID", "TERRA_API_KEY", "TERRA_SIGNING_SECRET", "NGROK_AUTHTOKEN")
+_SECRET_FILE_KEYS = ("dev_id", "api_key", "signing_secret", "ngrok_authtoken")
+
+
+def _reveals_on_purpose(args: tuple[str, ...]) -> bool:
+    """The only outputs allowed to show a secret: `config get` and `config show --reveal`."""
+    words = [a for a in args if not a.startswith("-")]
+    if "config" in words:
+        rest = words[words.index("config") + 1 :]
+        return rest[:1] == ["get"] or (rest[:1] == ["show"] and "--reveal" in args)
+    return False
 
 
 @dataclass
@@ -71,6 +89,7 @@ class Home:
         full_env = dict(self.env)
         if env:
             full_env.update(env)
+        secrets = self.known_secrets(full_env)
         proc = subprocess.run(
             [TERRA, *args],
             input=input if input is not None else "",
@@ -80,7 +99,28 @@ class Home:
             timeout=timeout,
             cwd=self.root,
         )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+        result = Result(proc.returncode, proc.stdout, proc.stderr)
+        if not _reveals_on_purpose(args):
+            secrets |= self.known_secrets(full_env)
+            leaked = sorted(v for v in secrets if v in result.output)
+            assert not leaked, f"secret value leaked in output of terra {' '.join(args)}"
+        return result
+
+    def known_secrets(self, env: Mapping[str, str]) -> set[str]:
+        """Secret values this user has: in the environment and in the config file."""
+        found = {env[name] for name in _SECRET_ENV if env.get(name)}
+        try:
+            data = tomllib.loads(self.config_file.read_text())
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            data = {}
+        profiles = data.get("profiles", {})
+        for table in profiles.values() if isinstance(profiles, dict) else ():
+            if isinstance(table, dict):
+                found |= {
+                    v for k, v in table.items() if k in _SECRET_FILE_KEYS and isinstance(v, str)
+                }
+        # Short values could match ordinary words; the suite uses long secrets.
+        return {v for v in found if len(v) >= 8}
 
     def popen(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         """Start the installed `terra` in the background (stdout/stderr piped)."""

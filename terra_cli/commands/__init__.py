@@ -5,23 +5,27 @@ Each module exposes `register(app)`. Helpers shared by every command live here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 
 from terra_cli import render
-from terra_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from terra_cli.settings import Settings
 
 
-@dataclass
 class AppState:
     """Global options parsed by the root callback."""
 
-    profile: str | None = None
+    def __init__(self, profile: str | None = None) -> None:
+        self.profile = profile
 
 
 def load_settings(ctx: typer.Context, **flags: str | None) -> Settings:
     """Resolve settings for this invocation and show any warning the file raised once."""
+    from terra_cli.settings import Settings
+
     state = ctx.find_object(AppState) or AppState()
     settings = Settings.load(state.profile).with_flags(**flags)
     for warning in settings.file.warnings:

@@ -8,7 +8,6 @@ plain and piped output (and `terra --version`) stay fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -91,12 +90,16 @@ def result(text: str) -> None:
 
 def result_json(obj: Any) -> None:
     """One JSON document on stdout, no ANSI codes."""
+    import json
+
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 
 def result_ndjson(obj: Any) -> None:
     """One NDJSON line on stdout, flushed at once."""
+    import json
+
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
     sys.stdout.flush()
 

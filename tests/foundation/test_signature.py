@@ -1,0 +1,155 @@
+"""Terra's signature algorithm: published vectors, verdicts and properties."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from terra_cli.webhooks.signature import Verdict, compute, find_header, parse_header, sign, verify
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "terra" / "samples"
+OURS = "0123456789abcdef0123456789abcdef0123456789abcdef"
+HEALTHCHECK = (
+    b'{"type":"healthcheck","status":"normal","creation_timestamp":"2024-08-16 '
+    b'11:45:00.000000+00:00","trend_percentage":0,"sent_webhooks_last_hour":0,'
+    b'"version":"2022-03-16"}'
+)
+DEAUTH = (
+    b'{"user": {"last_webhook_update": null, "provider": "FITBIT", "user_id": '
+    b'"d81ea08d-ad4d-44bd-8394-ee4b68a3f96f", "scopes": null}, "type": "deauth", '
+    b'"status": "success", "message": "User has deauthenticated", "version": "2022-03-16"}'
+)
+
+VECTORS = [
+    (OURS, 1723808700, HEALTHCHECK,
+     "4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817"),
+    (OURS, 1723808701, HEALTHCHECK,
+     "86f177fa66133aa1ef018700a6d6240b86b898feeded2159bbea5140f8ea96ed"),
+    (OURS, 1723808700, HEALTHCHECK + b"\n",
+     "73f48cbb2c90be44e546d6942f4716d34ba54e032715ae047bdc73886f5ac6bd"),
+    ("66142e0c2960f788b19830807d4aa25cfd27a610ec65fd36", 1669742999, DEAUTH,
+     "c885ce58891b69ab5b6c8fc7536544f4f515f2e22ec811152849295b3d995c93"),
+    ("secret", 10, b"b", "ad2da523c6d08e6ba4d8c36d86d5ca1f31f26992aabde11659556ced1d96509b"),
+    ("foo", 12345678, b"{'bar':'baz'}",
+     "599aa529690b885a43f184327c582375068d70705b7a471af15e10682c6f5313"),
+]
+
+
+def test_healthcheck_vector_body_is_168_bytes() -> None:
+    assert len(HEALTHCHECK) == 168
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not present")
+def test_deauth_body_matches_the_published_sample() -> None:
+    assert (SAMPLES / "deauth.json").read_bytes() == DEAUTH
+
+
+@pytest.mark.parametrize(("secret", "ts", "body", "mac"), VECTORS)
+def test_published_vectors(secret: str, ts: int, body: bytes, mac: str) -> None:
+    assert compute(secret, str(ts), body) == mac
+    assert sign(secret, body, ts) == f"t={ts},v1={mac}"
+    assert verify(f"t={ts},v1={mac}", body, secret, now=ts) is Verdict.OK
+
+
+def test_lenient_header_with_spaces_other_schemes_and_several_v1() -> None:
+    secret, ts, body, mac = VECTORS[0]
+    header = f"t={ts}, v0=deadbeef, v1=bad, v1={mac}"
+    assert parse_header(header).signatures == ("bad", mac)
+    assert verify(header, body, secret, now=ts) is Verdict.OK
+
+
+def test_only_v0_is_never_accepted() -> None:
+    secret, ts, body, mac = VECTORS[0]
+    assert verify(f"t={ts},v0={mac}", body, secret, now=ts) is Verdict.BAD
+
+
+@pytest.mark.parametrize(
+    ("header", "now", "secret", "expected"),
+    [
+        (None, 1723808700, OURS, Verdict.UNSIGNED),
+        ("", 1723808700, OURS, Verdict.UNSIGNED),
+        ("garbage", 1723808700, OURS, Verdict.BAD),
+        ("t=1723808700", 1723808700, OURS, Verdict.BAD),
+        ("v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817", 1723808700,
+         OURS, Verdict.BAD),
+        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+         1723808700 + 301, OURS, Verdict.STALE),
+        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+         1723808700 - 301, OURS, Verdict.STALE),
+        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+         1723808700 + 300, OURS, Verdict.OK),
+        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+         1723808700, None, Verdict.UNCHECKED),
+        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+         1723808700, "other-secret", Verdict.BAD),
+    ],
+)
+def test_verdicts(header: str | None, now: int, secret: str | None, expected: Verdict) -> None:
+    assert verify(header, HEALTHCHECK, secret, now=now) is expected
+
+
+def test_tolerance_is_adjustable() -> None:
+    secret, ts, body, mac = VECTORS[0]
+    header = f"t={ts},v1={mac}"
+    assert verify(header, body, secret, now=ts + 1000, tolerance=2000) is Verdict.OK
+    assert verify(header, body, secret, now=ts + 10, tolerance=5) is Verdict.STALE
+
+
+def test_failed_property() -> None:
+    assert {v for v in Verdict if v.failed} == {Verdict.BAD, Verdict.STALE, Verdict.UNSIGNED}
+
+
+def test_find_header_either_name_any_case() -> None:
+    assert find_header({"Terra-Signature": "a"}) == "a"
+    assert find_header({"X-Terra-Signature": "b"}) == "b"
+    assert find_header({"content-type": "x"}) is None
+
+
+# Properties: the parser and verifier never raise, and signing round-trips.
+
+@settings(max_examples=300)
+@given(header=st.text(), body=st.binary(max_size=256), secret=st.one_of(st.none(), st.text()))
+def test_verify_never_raises(header: str, body: bytes, secret: str | None) -> None:
+    assert isinstance(verify(header, body, secret, now=1_700_000_000), Verdict)
+
+
+@given(header=st.text(alphabet=st.sampled_from("tv01=, x\t9af"), max_size=80))
+def test_parse_never_raises(header: str) -> None:
+    parsed = parse_header(header)
+    assert all(isinstance(s, str) for s in parsed.signatures)
+
+
+@given(
+    secret=st.text(min_size=1, max_size=64),
+    body=st.binary(max_size=512),
+    ts=st.integers(min_value=0, max_value=2**40),
+)
+def test_sign_then_verify_is_ok(secret: str, body: bytes, ts: int) -> None:
+    assert verify(sign(secret, body, ts), body, secret, now=ts) is Verdict.OK
+    # Independent check from the documented algorithm.
+    expected = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    assert sign(secret, body, ts).endswith(expected)
+
+
+@given(
+    secret=st.text(min_size=1, max_size=32),
+    body=st.binary(min_size=1, max_size=256),
+    ts=st.integers(min_value=1, max_value=2**31),
+    data=st.data(),
+)
+def test_any_changed_body_byte_or_timestamp_is_bad(
+    secret: str, body: bytes, ts: int, data: st.DataObject
+) -> None:
+    header = sign(secret, body, ts)
+    i = data.draw(st.integers(min_value=0, max_value=len(body) - 1))
+    flip = data.draw(st.integers(min_value=1, max_value=255))
+    tampered = body[:i] + bytes([body[i] ^ flip]) + body[i + 1 :]
+    assert verify(header, tampered, secret, now=ts) is Verdict.BAD
+    mac = header.split("v1=")[1]
+    other_ts = data.draw(st.integers(min_value=0, max_value=2**31).filter(lambda t: t != ts))
+    assert verify(f"t={other_ts},v1={mac}", body, secret, now=other_ts) is Verdict.BAD
