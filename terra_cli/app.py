@@ -25,6 +25,7 @@ from terra_cli.errors import ExitCode, TerraError
 # pays for Typer and nothing else.
 COMMANDS: dict[str, str] = {
     "config": "terra_cli.commands.config",
+    "listen": "terra_cli.commands.listen",
     "trigger": "terra_cli.commands.trigger",
 }
 

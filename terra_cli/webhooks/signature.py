@@ -8,7 +8,6 @@ Pure functions: no I/O, the clock is passed in.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,7 +59,7 @@ def parse_header(header: str) -> ParsedHeader:
 def compute(secret: str, timestamp: str, body: bytes) -> str:
     """The lower-case hex HMAC-SHA256 of `timestamp.body` under `secret`."""
     msg = timestamp.encode("utf-8") + b"." + body
-    return hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode("utf-8"), msg, "sha256").hex()
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

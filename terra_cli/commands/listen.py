@@ -1,0 +1,184 @@
+"""`terra listen`: receive Terra webhooks locally, judge signatures, log and show them."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from terra_cli.commands import load_settings
+from terra_cli.errors import AuthError, ExitCode, NetworkError
+from terra_cli.render import listen as show
+from terra_cli.settings import Settings
+from terra_cli.webhooks.events import KNOWN_TYPES, Event
+from terra_cli.webhooks.receiver import DEFAULT_PATH, MIB, ReceiverConfig
+from terra_cli.webhooks.session import ListenSession
+from terra_cli.webhooks.store import EventStore
+
+
+def register(app: typer.Typer) -> None:
+    app.command("listen")(listen)
+
+
+def listen(
+    ctx: typer.Context,
+    port: Annotated[
+        int, typer.Option(help="Local port (0 picks a free one).", min=0, max=65535)
+    ] = 8080,
+    host: Annotated[str, typer.Option(help="Local address to listen on.")] = "127.0.0.1",
+    path: Annotated[
+        str, typer.Option(help="Webhook path shown in the URLs (POST on any path is accepted).")
+    ] = DEFAULT_PATH,
+    no_tunnel: Annotated[
+        bool, typer.Option("--no-tunnel", help="Listen locally only; open no ngrok tunnel.")
+    ] = False,
+    domain: Annotated[
+        str | None, typer.Option(help="Reserved ngrok domain for the tunnel.", show_default=False)
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="ngrok region code (us, eu, ap...).", show_default=False)
+    ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="Show only these event types (comma-separated); all are still logged.",
+            show_default=False,
+        ),
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Show each body as pretty JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="NDJSON on stdout.")] = False,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not write the event log.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Answer 401 to every failed signature check.")
+    ] = False,
+    tolerance: Annotated[
+        float, typer.Option(help="Seconds a signature timestamp may be off.", min=0)
+    ] = 300,
+    max_body: Annotated[
+        float, typer.Option(help="Largest body accepted, in MiB (413 beyond).", min=0.001)
+    ] = 100,
+    max_events: Annotated[
+        int | None,
+        typer.Option(help="Stop after N requests (exit 1 if any failed its check).", min=1),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Stop this many seconds after ready.", min=0.001, show_default=False),
+    ] = None,
+) -> None:
+    """Receive Terra webhooks: a local URL (and a public one), each event shown live."""
+    settings = load_settings(ctx, ngrok_domain=domain, ngrok_region=region)
+    if not no_tunnel:
+        _require_authtoken(settings)
+    types = _parse_types(events)
+    secret = settings.get("signing-secret")
+    store = None if no_save else EventStore.default()
+    config = ReceiverConfig(
+        host=host,
+        port=port,
+        path=path if path.startswith("/") else "/" + path,
+        secret=secret,
+        tolerance=tolerance,
+        strict=strict,
+        max_body=max(1, int(max_body * MIB)),
+    )
+    sink = show.events_json if json_out else _line_sink(full)
+    session = ListenSession(config, store, sink, keep_body=full, types=types, max_events=max_events)
+    session.start()
+    _install_signal_handlers(session)
+    tunnel: Any = None
+    try:
+        public_url = None
+        if not no_tunnel:
+            tunnel = _open_tunnel(settings, session.receiver.port)
+            public_url = str(tunnel.public_url).rstrip("/") + config.path
+        url = session.receiver.url
+        log_dir = str(store.root) if store else None
+        show.banner(url, public_url, bool(secret), strict, log_dir)
+        if json_out:
+            show.ready_json(url, public_url, host, session.receiver.port, config.path)
+        outcome = session.run(timeout=timeout, should_stop=show.stdout_closed)
+    finally:
+        session.close(grace=0.5)
+        if tunnel is not None:
+            tunnel.close()
+        if store is not None:
+            store.close()
+    show.summary(
+        outcome.events,
+        outcome.by_verdict,
+        outcome.elapsed,
+        outcome.dropped,
+        str(store.root) if store else None,
+        outcome.reason,
+    )
+    if outcome.reason == "failure" and session.receiver.failure is not None:
+        raise session.receiver.failure
+    if outcome.reason in ("max-events", "timeout"):
+        complete = max_events is None or outcome.events >= max_events
+        if not complete or outcome.failed:
+            raise typer.Exit(ExitCode.REMOTE)
+
+
+def _require_authtoken(settings: Settings) -> str:
+    """The ngrok authtoken, or exit 2 naming both ways forward."""
+    token = settings.get("ngrok-authtoken")
+    if token:
+        return token
+    raise AuthError(
+        "No ngrok authtoken is configured, so no public tunnel can be opened.",
+        hint="Run 'terra config set ngrok-authtoken' (or set NGROK_AUTHTOKEN), "
+        "or listen locally with --no-tunnel.",
+    )
+
+
+def _open_tunnel(settings: Settings, port: int) -> Any:
+    """Open the public tunnel to `port`: the one call into terra_cli.tunnel.open_tunnel.
+
+    The result has `public_url` and `close()`. Until the tunnel lands in this
+    build, it says so as a network error.
+    """
+    raise NetworkError(
+        "The ngrok tunnel is not available in this build.",
+        hint="Listen locally with --no-tunnel.",
+    )
+
+
+def _parse_types(raw: str | None) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    names = [n.strip().lower() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in KNOWN_TYPES]
+    if unknown:
+        show.unknown_types(unknown, sorted(KNOWN_TYPES))
+    return frozenset(names)
+
+
+def _line_sink(full: bool) -> Callable[[list[Event]], None]:
+    printer = show.EventPrinter(full=full)
+    warned = False
+
+    def sink(events: list[Event]) -> None:
+        nonlocal warned
+        printer(events)
+        failed = next((e for e in events if e.verdict in ("bad", "stale", "unsigned")), None)
+        if not warned and failed is not None:
+            warned = True
+            show.first_failure(failed)
+
+    return sink
+
+
+def _install_signal_handlers(session: ListenSession) -> None:
+    """Ctrl-C and SIGTERM end the run cleanly (exit 0) instead of raising."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        session.request_stop("stopped")
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

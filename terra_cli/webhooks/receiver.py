@@ -1,0 +1,875 @@
+"""The local webhook receiver: read raw bytes, verify, save, forward, answer.
+
+An HTTP/1.1 server on one event-loop thread (non-blocking sockets and a
+selector): many connections at once, keep-alive, and no thread hand-offs per
+request, which under load costs a thread-per-connection server about half
+its throughput in Python. For every POST, on any path: read the body as bytes
+(never past `max_body`), judge the signature, forward when a forwarder is set
+(in a worker thread, so a slow app never stalls other senders), append the
+record to the event log, and only then answer, in a single write with Nagle
+off. Just before the answer the `Delivery` goes to `emit`, which must not
+block (a queue put): the receiver never prints, and a slow screen cannot hold
+an acknowledgement back. A client silent for `idle_timeout`, or slower than
+`request_timeout` to send one request, is answered 408 and dropped.
+
+`GET /healthz` answers JSON, any other GET a short plain-text status page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from terra_cli.errors import LocalResourceError, TerraError
+from terra_cli.webhooks.events import Delivery, ForwardInfo, human_size
+from terra_cli.webhooks.signature import DEFAULT_TOLERANCE, Verdict, verify
+from terra_cli.webhooks.store import EventStore, new_event_id, record_from, utc_now_iso
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+MIB = 1024 * 1024
+DEFAULT_MAX_BODY = 100 * MIB
+DEFAULT_PATH = "/consumeTerraWebhook"
+# Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy in either direction.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+MAX_HEAD = 64 * 1024  # request line and headers together
+MAX_HEADERS = 100
+_REASONS = {
+    100: "Continue",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    411: "Length Required",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    505: "HTTP Version Not Supported",
+}
+
+
+@dataclass(frozen=True)
+class ForwardOutcome:
+    """What the user's app answered to a forwarded request (status None: unreachable)."""
+
+    url: str
+    status: int | None
+    headers: list[tuple[str, str]]
+    body: bytes
+    latency_ms: float
+    error: str | None
+
+
+class Forwarder(Protocol):
+    """Sends one request on to the user's app and reports what came back."""
+
+    def forward(
+        self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> ForwardOutcome: ...
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    """How the receiver listens and judges requests."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    path: str = DEFAULT_PATH
+    secret: str | None = None
+    tolerance: float = DEFAULT_TOLERANCE
+    strict: bool = False
+    max_body: int = DEFAULT_MAX_BODY
+    idle_timeout: float = 10.0  # longest silence from a client while reading a request
+    request_timeout: float = 60.0  # longest time to receive one whole body
+
+
+@dataclass
+class Stats:
+    """Counters shared by the handler threads (read them under `lock`)."""
+
+    started_at: str
+    events: int = 0
+    by_verdict: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, verdict: str) -> None:
+        with self.lock:
+            self.events += 1
+            self.by_verdict[verdict] = self.by_verdict.get(verdict, 0) + 1
+
+    def drop(self) -> None:
+        with self.lock:
+            self.dropped += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "since": self.started_at,
+                "events": self.events,
+                "by_verdict": dict(self.by_verdict),
+                "dropped": self.dropped,
+            }
+
+
+@dataclass
+class _Request:
+    """One parsed request: head fields, then the body once it is complete."""
+
+    method: str
+    target: str
+    headers: tuple[tuple[str, str], ...]
+    lower: dict[str, str]
+    keep_alive: bool
+    received: float
+    body: bytes = b""
+    size: int = 0
+    refused: bool = False
+
+
+class _BadRequest(Exception):
+    """A request that cannot be understood: answered with `status` and closed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Receiver:
+    """The HTTP server behind `terra listen`. Start it, read `port`, stop it."""
+
+    def __init__(
+        self,
+        config: ReceiverConfig,
+        store: EventStore | None,
+        emit: Callable[[Delivery], None],
+        forwarder: Forwarder | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.emit = emit
+        self.forwarder = forwarder
+        self.clock = clock
+        self.stats = Stats(started_at=utc_now_iso(clock()))
+        self.failure: TerraError | None = None
+        self.failed = threading.Event()
+        self._seen_traces: set[str] = set()
+        self._seen_lock = threading.Lock()
+        self._loop: _Loop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind and listen (port 0 picks a free port), then serve in a background thread."""
+        self._loop = _Loop(self, _bind(self.config.host, self.config.port))
+        self._thread = threading.Thread(target=self._loop.run, name="terra-receiver", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (the real one when 0 was asked for)."""
+        assert self._loop is not None, "start() first"
+        return self._loop.port
+
+    @property
+    def url(self) -> str:
+        """The local webhook URL, with the configured path."""
+        return f"http://{display_host(self.config.host)}:{self.port}{self.config.path}"
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Stop accepting, give requests in flight `grace` seconds to finish, close all."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            return
+        loop.request_stop(grace)
+        thread.join(timeout=grace + 1.0)
+
+    def fail(self, error: TerraError) -> None:
+        """Record a fatal problem (the log cannot be written) for the command to act on."""
+        if self.failure is None:
+            self.failure = error
+        self.failed.set()
+
+    # -- per request -----------------------------------------------------------
+
+    def is_retry(self, trace_id: str | None) -> bool:
+        """True when this `x-terra-trace-id` was already delivered in this session."""
+        if not trace_id:
+            return False
+        with self._seen_lock:
+            if trace_id in self._seen_traces:
+                return True
+            self._seen_traces.add(trace_id)
+            return False
+
+    def deliver(self, req: _Request) -> tuple[bytes, bool]:
+        """Judge, forward, log and emit one POST; the response bytes and whether to close.
+
+        Runs on the loop thread, or on a worker thread when forwarding.
+        """
+        config = self.config
+        event_id = new_event_id()
+        forward: ForwardInfo | None = None
+        passthrough: list[tuple[str, str]] | None = None
+        if req.refused:
+            # The body was refused unread, so there is no signature to check it against.
+            verdict = Verdict.UNCHECKED
+            status = 413
+            reply = _json(
+                {"error": f"body over the limit of {human_size(config.max_body)}", "id": event_id}
+            )
+        else:
+            header = req.lower.get("terra-signature") or req.lower.get("x-terra-signature")
+            verdict = verify(header, req.body, config.secret, req.received, config.tolerance)
+            if config.strict and verdict.failed:
+                status = 401
+                reply = _json(
+                    {
+                        "error": f"signature check failed ({verdict.value})",
+                        "id": event_id,
+                        "verdict": verdict.value,
+                    }
+                )
+            elif self.forwarder is not None:
+                outcome = self.forwarder.forward(
+                    req.method, req.target, list(req.headers), req.body
+                )
+                forward = ForwardInfo(
+                    outcome.url, outcome.status, outcome.latency_ms, outcome.error
+                )
+                if outcome.status is None:
+                    status = 502
+                    reply = _json(
+                        {
+                            "error": f"your app at {outcome.url} could not be reached",
+                            "detail": outcome.error,
+                            "hint": "start the app, or check the --forward-to URL",
+                            "id": event_id,
+                        }
+                    )
+                else:
+                    status, reply = outcome.status, outcome.body
+                    passthrough = [
+                        (n, v)
+                        for n, v in outcome.headers
+                        if n.lower() not in HOP_BY_HOP and n.lower() != "content-length"
+                    ]
+            else:
+                status = 200
+                reply = (
+                    f'{{"received": true, "id": "{event_id}", "verdict": "{verdict.value}"}}\n'
+                ).encode()
+        delivery = Delivery(
+            id=event_id,
+            received_at=utc_now_iso(req.received),
+            method=req.method,
+            path=req.target,
+            headers=req.headers,
+            body=req.body,
+            size=req.size,
+            verdict=verdict.value,
+            status=status,
+            forward=forward,
+            retry=self.is_retry(req.lower.get("x-terra-trace-id")),
+            truncated=req.refused,
+        )
+        if self.store is not None:
+            try:
+                self.store.append(record_from(delivery))
+            except TerraError as exc:
+                self.fail(exc)
+                return _response(500, _json({"error": "the event could not be saved"}), True), True
+        # Queued for the screen before the answer goes out (a put never blocks), so
+        # the display order is the order in which senders got their answers.
+        self.stats.count(verdict.value)
+        self.emit(delivery)
+        close = req.refused or not req.keep_alive
+        if passthrough is not None:
+            return _response(status, reply, close, None, passthrough), close
+        return _response(status, reply, close), close
+
+    def answer_get(self, req: _Request) -> bytes:
+        """The status page, the health JSON, or 404."""
+        head_only = req.method == "HEAD"
+        close = not req.keep_alive
+        path = req.target.split("?", 1)[0]
+        if path == "/healthz":
+            return _response(200, _json(self.health()), close, head_only=head_only)
+        if path in ("/", self.config.path):
+            page = self.status_page().encode()
+            return _response(200, page, close, "text/plain; charset=utf-8", head_only=head_only)
+        text = b"Not found. Webhooks are POSTed here; GET / shows the status.\n"
+        return _response(404, text, close, "text/plain; charset=utf-8", head_only=head_only)
+
+    def status_page(self) -> str:
+        snap = self.stats.snapshot()
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(snap["by_verdict"].items()))
+        return (
+            "terra listen is running\n"
+            f"since:        {snap['since']}\n"
+            f"events:       {snap['events']}{' (' + verdicts + ')' if verdicts else ''}\n"
+            f"webhook URL:  {self.url}\n"
+            f"signatures:   {'checked' if self.config.secret else 'not checked (no secret)'}\n"
+        )
+
+    def health(self) -> dict[str, Any]:
+        snap = self.stats.snapshot()
+        snap.update(
+            status="ok",
+            url=self.url,
+            signing_secret=bool(self.config.secret),
+            strict=self.config.strict,
+        )
+        return snap
+
+
+def display_host(host: str) -> str:
+    """The host as it goes into a URL people can open."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - naming the wildcard, not binding to it
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    if ":" in host:
+        return f"[{host}]"
+    return host
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening, non-blocking socket; every failure to bind is exit 9."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(256)
+        sock.setblocking(False)
+    except socket.gaierror:
+        sock.close()
+        raise LocalResourceError(
+            f"Cannot listen on host '{host}': no such address.",
+            hint="Use --host 127.0.0.1 (the default) or another address of this machine.",
+        ) from None
+    except OSError as exc:
+        sock.close()
+        import errno
+
+        if exc.errno == errno.EADDRINUSE:
+            raise LocalResourceError(
+                f"Port {port} on {host} is already in use.",
+                hint="Stop the program using it, or choose another with --port "
+                "(--port 0 picks a free one).",
+            ) from None
+        raise LocalResourceError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+            hint="Choose another address or port with --host / --port "
+            "(ports below 1024 need extra rights).",
+        ) from None
+    return sock
+
+
+# Connection states.
+_HEAD, _BODY, _CHUNKED, _BUSY, _DRAIN = range(5)
+
+
+class _Conn:
+    """One client connection and where it is in its current request."""
+
+    __slots__ = (
+        "active",
+        "body",
+        "buf",
+        "chunk_total",
+        "chunks",
+        "close_after",
+        "drain_left",
+        "got",
+        "out",
+        "req",
+        "shut",
+        "sock",
+        "started",
+        "state",
+        "wants_write",
+    )
+
+    def __init__(self, sock: socket.socket, now: float) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+        self.out = bytearray()
+        self.state = _HEAD
+        self.req: _Request | None = None
+        self.body: bytearray | None = None
+        self.got = 0
+        self.chunks: list[bytes] = []
+        self.chunk_total = 0
+        self.close_after = False
+        self.drain_left = 0
+        self.active = now  # last time bytes moved
+        self.started = now  # when the current request began
+        self.wants_write = False
+        self.shut = False  # our side half-closed (after a 413)
+
+    @property
+    def mid_request(self) -> bool:
+        """True once any byte of a request has arrived and its answer has not gone out."""
+        return self.state != _HEAD or bool(self.buf)
+
+
+class _Loop:
+    """The event loop: accept, read, parse, answer; timeouts; a clean stop."""
+
+    def __init__(self, receiver: Receiver, listener: socket.socket) -> None:
+        self.receiver = receiver
+        self.config = receiver.config
+        self.listener: socket.socket | None = listener
+        self.port = int(listener.getsockname()[1])
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ, None)
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.wake_r.setblocking(False)
+        self.wake_w.setblocking(False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
+        self.conns: dict[int, _Conn] = {}
+        self.done: queue.SimpleQueue[tuple[_Conn, Future[tuple[bytes, bool]]]] = (
+            queue.SimpleQueue()
+        )
+        self.pool: ThreadPoolExecutor | None = None
+        self.stop_at: float | None = None
+        self.next_sweep = 0.0
+
+    # -- driving ----------------------------------------------------------------
+
+    def request_stop(self, grace: float) -> None:
+        self.stop_at = time.monotonic() + grace
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self.wake_w.send(b"x")
+
+    def run(self) -> None:
+        try:
+            while True:
+                if self.stop_at is not None and self._stopping_done():
+                    break
+                for key, events in self.selector.select(0.05):
+                    if key.data is None:
+                        self._accept()
+                    elif key.data == "wake":
+                        with contextlib.suppress(OSError):
+                            self.wake_r.recv(4096)
+                    else:
+                        conn: _Conn = key.data
+                        if events & selectors.EVENT_WRITE:
+                            self._flush(conn)
+                        if events & selectors.EVENT_READ and conn.sock.fileno() >= 0:
+                            self._read(conn)
+                self._finish_forwards()
+                now = time.monotonic()
+                if now >= self.next_sweep:
+                    self.next_sweep = now + 0.05
+                    self._sweep(now)
+        finally:
+            self._close_all()
+
+    def _stopping_done(self) -> bool:
+        """While stopping: accept no more, drop idle connections; done when none is busy."""
+        if self.listener is not None:
+            self.selector.unregister(self.listener)
+            self.listener.close()
+            self.listener = None
+        for conn in list(self.conns.values()):
+            if not conn.mid_request and not conn.out:
+                self._close(conn)
+        assert self.stop_at is not None
+        return not self.conns or time.monotonic() >= self.stop_at
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        for _ in range(64):
+            try:
+                sock, _addr = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = _Conn(sock, time.monotonic())
+            self.conns[sock.fileno()] = conn
+            self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    # -- reading and parsing ------------------------------------------------------
+
+    def _read(self, conn: _Conn) -> None:
+        try:
+            if conn.state == _BODY and conn.body is not None:
+                view = memoryview(conn.body)[conn.got :]
+                n = conn.sock.recv_into(view, min(len(view), 4 * MIB))
+                view.release()
+                if n:
+                    conn.got += n
+            else:
+                data = conn.sock.recv(256 * 1024)
+                n = len(data)
+                if conn.state == _HEAD and not conn.buf:
+                    conn.started = time.monotonic()  # a new request begins
+                if conn.state == _DRAIN:
+                    conn.drain_left -= n
+                    if n == 0 or conn.drain_left <= 0:
+                        self._close(conn)
+                    return
+                conn.buf += data
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(conn, mid=conn.mid_request)
+            return
+        if not n:  # the client closed its side
+            self._drop(conn, mid=conn.mid_request)
+            return
+        conn.active = time.monotonic()
+        self._advance(conn)
+
+    def _advance(self, conn: _Conn) -> None:
+        """Handle every complete request in the buffer (pipelining), in order."""
+        while True:
+            try:
+                if conn.state == _HEAD and not self._parse_head(conn):
+                    return
+                if conn.state == _BODY:
+                    assert conn.body is not None
+                    if conn.got < len(conn.body):
+                        return
+                    body, conn.body = bytes(conn.body), None
+                    self._dispatch(conn, body)
+                elif conn.state == _CHUNKED:
+                    body_or_none = self._parse_chunks(conn)
+                    if body_or_none is None:
+                        return
+                    self._dispatch(conn, body_or_none)
+                if conn.state in (_BUSY, _DRAIN) or conn.close_after:
+                    return
+            except _BadRequest as bad:
+                self.receiver.stats.drop()
+                self._send(conn, _response(bad.status, _json({"error": bad.message}), True), True)
+                return
+
+    def _parse_head(self, conn: _Conn) -> bool:
+        buf = conn.buf
+        while buf[:2] == b"\r\n":  # stray CRLF between requests is allowed
+            del buf[:2]
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > MAX_HEAD:
+                raise _BadRequest(431, "request head too large")
+            return False
+        if end > MAX_HEAD:
+            raise _BadRequest(431, "request head too large")
+        head = bytes(buf[:end]).decode("latin-1")
+        del buf[: end + 4]
+        lines = head.split("\r\n")
+        parts = lines[0].split(" ")
+        if len(parts) != 3:
+            raise _BadRequest(400, "malformed request line")
+        method, target, version = parts
+        if version not in ("HTTP/1.1", "HTTP/1.0"):
+            raise _BadRequest(505 if version.startswith("HTTP/") else 400, "unsupported version")
+        headers: list[tuple[str, str]] = []
+        for line in lines[1:]:
+            if line[:1] in (" ", "\t") and headers:  # obsolete line folding
+                name, value = headers[-1]
+                headers[-1] = (name, f"{value} {line.strip()}")
+                continue
+            name, sep, value = line.partition(":")
+            if not sep or not name or name != name.strip():
+                raise _BadRequest(400, "malformed header line")
+            headers.append((name, value.strip()))
+        if len(headers) > MAX_HEADERS:
+            raise _BadRequest(431, "too many headers")
+        lower: dict[str, str] = {}
+        for name, value in headers:
+            lower.setdefault(name.lower(), value)
+        tokens = {t.strip().lower() for t in lower.get("connection", "").split(",")}
+        keep_alive = "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
+        req = _Request(
+            method, target, tuple(headers), lower, keep_alive, self.receiver.clock()
+        )
+        conn.req = req
+        encoding = lower.get("transfer-encoding", "").strip().lower()
+        if encoding and encoding != "identity":
+            if encoding != "chunked":
+                raise _BadRequest(400, f"unsupported Transfer-Encoding: {encoding}")
+            conn.state, conn.chunks, conn.chunk_total = _CHUNKED, [], 0
+            return True
+        raw_length = lower.get("content-length")
+        if raw_length is None:
+            self._dispatch(conn, b"")
+            return True
+        lengths = {v.strip() for v in raw_length.split(",")}
+        if len(lengths) != 1 or not next(iter(lengths)).isdigit():
+            raise _BadRequest(400, "invalid Content-Length")
+        length = int(next(iter(lengths)))
+        if method == "POST" and length > self.config.max_body:
+            req.refused, req.size = True, length
+            self._dispatch(conn, b"")
+            return True
+        if lower.get("expect", "").lower() == "100-continue" and len(buf) < length:
+            self._send(conn, b"HTTP/1.1 100 Continue\r\n\r\n", False)
+        body = bytearray(length)
+        take = min(len(buf), length)
+        body[:take] = buf[:take]
+        del buf[:take]
+        conn.body, conn.got, conn.state = body, take, _BODY
+        return True
+
+    def _parse_chunks(self, conn: _Conn) -> bytes | None:
+        """Decode chunked framing from the buffer; the body once the last chunk arrived."""
+        buf = conn.buf
+        while True:
+            line_end = buf.find(b"\r\n")
+            if line_end < 0:
+                if len(buf) > 4096:
+                    raise _BadRequest(400, "malformed chunked body")
+                return None
+            try:
+                size = int(bytes(buf[:line_end]).split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _BadRequest(400, "malformed chunk size") from None
+            if size < 0:
+                raise _BadRequest(400, "malformed chunk size")
+            if size == 0:
+                rest = line_end + 2
+                if buf[rest : rest + 2] == b"\r\n":
+                    del buf[: rest + 2]
+                else:
+                    trailers_end = buf.find(b"\r\n\r\n", rest)
+                    if trailers_end < 0:
+                        return None
+                    del buf[: trailers_end + 4]
+                body = b"".join(conn.chunks)
+                conn.chunks = []
+                return body
+            if conn.chunk_total + size > self.config.max_body:
+                assert conn.req is not None
+                conn.req.refused = True
+                conn.req.size = 4 * self.config.max_body  # unknown: drain up to the cap
+                conn.chunks = []
+                return b""
+            if len(buf) < line_end + 2 + size + 2:
+                return None
+            start = line_end + 2
+            conn.chunks.append(bytes(buf[start : start + size]))
+            conn.chunk_total += size
+            del buf[: start + size + 2]
+
+    # -- answering -------------------------------------------------------------------
+
+    def _dispatch(self, conn: _Conn, body: bytes) -> None:
+        req = conn.req
+        assert req is not None
+        conn.req = None
+        conn.state = _HEAD
+        req.body = body
+        if not req.refused:
+            req.size = len(body)
+        receiver = self.receiver
+        if req.method == "POST":
+            if receiver.forwarder is not None and not req.refused:
+                # Forwarding may take seconds: a worker does it; the connection sleeps.
+                conn.state = _BUSY
+                self.selector.unregister(conn.sock)
+                conn.wants_write = False
+                if self.pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    self.pool = ThreadPoolExecutor(16, thread_name_prefix="terra-forward")
+                future = self.pool.submit(receiver.deliver, req)
+                future.add_done_callback(lambda f: self._forward_done(conn, f))
+                return
+            response, close = receiver.deliver(req)
+            if req.refused:
+                self._start_drain(conn, req.size)
+            self._send(conn, response, close)
+        elif req.method in ("GET", "HEAD"):
+            self._send(conn, receiver.answer_get(req), not req.keep_alive)
+        else:
+            text = b"Only POST (webhooks) and GET (status) are served.\n"
+            response = _response(
+                405, text, True, "text/plain; charset=utf-8", [("Allow", "GET, HEAD, POST")]
+            )
+            self._send(conn, response, True)
+
+    def _forward_done(self, conn: _Conn, future: Future[tuple[bytes, bool]]) -> None:
+        """Called on the worker thread: hand the result to the loop and wake it."""
+        self.done.put((conn, future))
+        self._wake()
+
+    def _finish_forwards(self) -> None:
+        while True:
+            try:
+                conn, future = self.done.get_nowait()
+            except queue.Empty:
+                return
+            if conn.sock.fileno() < 0:
+                continue
+            conn.state = _HEAD
+            self.selector.register(conn.sock, selectors.EVENT_READ, conn)
+            try:
+                response, close = future.result()
+            except Exception:  # a forwarder bug must not take the receiver down
+                response = _response(502, _json({"error": "forwarding failed"}), True)
+                close = True
+            self._send(conn, response, close)
+            if not close and conn.sock.fileno() >= 0:
+                self._advance(conn)
+
+    def _send(self, conn: _Conn, data: bytes, close: bool) -> None:
+        conn.out += data
+        conn.close_after = conn.close_after or close
+        self._flush(conn)
+
+    def _flush(self, conn: _Conn) -> None:
+        if conn.out:
+            try:
+                sent = conn.sock.send(conn.out)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self._close(conn)
+                return
+            if sent:
+                del conn.out[:sent]
+                conn.active = time.monotonic()
+        if conn.out:
+            if not conn.wants_write:
+                conn.wants_write = True
+                self.selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+            return
+        if conn.wants_write:
+            conn.wants_write = False
+            self.selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        if conn.state == _DRAIN:
+            if not conn.shut:
+                conn.shut = True
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_WR)
+            if conn.drain_left <= 0:
+                self._close(conn)
+        elif conn.close_after:
+            self._close(conn)
+
+    def _start_drain(self, conn: _Conn, size: int) -> None:
+        """After a 413: once the answer is out, half-close, then read and drop what the
+        client still sends (so it reads the answer, not a reset), up to the announced
+        size or five seconds."""
+        conn.state = _DRAIN
+        conn.drain_left = min(size, 4 * self.config.max_body + MIB) - len(conn.buf)
+        conn.buf.clear()
+        conn.started = time.monotonic()
+
+    # -- timeouts and closing -----------------------------------------------------------
+
+    def _sweep(self, now: float) -> None:
+        idle, whole = self.config.idle_timeout, self.config.request_timeout
+        for conn in list(self.conns.values()):
+            if conn.state == _BUSY:
+                continue
+            if conn.state == _DRAIN:
+                if now - conn.started > 5.0:
+                    self._close(conn)
+                continue
+            silent = now - conn.active > idle
+            if conn.out:
+                if silent:
+                    self._close(conn)
+            elif conn.mid_request:
+                if silent or now - conn.started > whole:
+                    self._drop(conn, mid=True, answer=True)
+            elif silent:
+                self._close(conn)
+
+    def _drop(self, conn: _Conn, mid: bool, answer: bool = False) -> None:
+        """Give up on a connection; a request cut short counts as dropped (and gets 408)."""
+        if mid:
+            self.receiver.stats.drop()
+        if answer:
+            with contextlib.suppress(OSError):
+                conn.sock.send(
+                    _response(408, _json({"error": "request not received in time"}), True)
+                )
+        self._close(conn)
+
+    def _close(self, conn: _Conn) -> None:
+        fd = conn.sock.fileno()
+        if fd < 0:
+            return
+        self.conns.pop(fd, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self.selector.unregister(conn.sock)
+        conn.sock.close()
+
+    def _close_all(self) -> None:
+        for conn in list(self.conns.values()):
+            self._close(conn)
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.selector.close()
+        self.wake_r.close()
+        self.wake_w.close()
+
+
+def _response(
+    status: int,
+    body: bytes,
+    close: bool,
+    content_type: str | None = "application/json",
+    headers: list[tuple[str, str]] | None = None,
+    head_only: bool = False,
+) -> bytes:
+    """Status line, headers and body as one block of bytes, sent in one write."""
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}".rstrip()]
+    for name, value in headers or []:
+        lines.append(f"{name}: {value}")
+    if content_type and not any(n.lower() == "content-type" for n, _ in headers or []):
+        lines.append(f"Content-Type: {content_type}")
+    lines.append(f"Content-Length: {len(body)}")
+    if close:
+        lines.append("Connection: close")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+    return head if head_only else head + body
+
+
+def _json(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc).encode() + b"\n"

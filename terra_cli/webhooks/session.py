@@ -1,0 +1,152 @@
+"""One `terra listen` run: the receiver, the queue to the screen, and when to stop.
+
+The receiver puts each answered `Delivery` on a queue; one display thread
+summarises it (`build_event`) and hands the events to the sink (the renderer)
+in batches: whatever queued up while the last batch was written goes out in
+one write, so a burst costs few system calls.
+A slow or blocked terminal therefore only delays the screen, never an answer.
+The run stops on `--max-events`, `--timeout`, a stop request (signal, closed
+stdout) or a fatal receiver failure, and reports counts by verdict.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from terra_cli.webhooks.events import Delivery, Event, build_event
+from terra_cli.webhooks.receiver import Forwarder, Receiver, ReceiverConfig
+from terra_cli.webhooks.signature import Verdict
+from terra_cli.webhooks.store import EventStore
+
+_FAILED = frozenset(v.value for v in Verdict if v.failed)
+BATCH_WAIT = 0.005  # seconds an event may wait to be shown with the ones right behind it
+
+
+@dataclass
+class Outcome:
+    """How a run ended and what it saw."""
+
+    reason: str = ""  # max-events, timeout, stopped, stdout-closed, failure
+    events: int = 0
+    shown: int = 0
+    by_verdict: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        """How many events had a failed verdict (bad, stale, unsigned with a secret)."""
+        return sum(n for v, n in self.by_verdict.items() if v in _FAILED)
+
+
+class ListenSession:
+    """Wires receiver -> queue -> display thread -> sink, and decides when to stop."""
+
+    def __init__(
+        self,
+        config: ReceiverConfig,
+        store: EventStore | None,
+        sink: Callable[[list[Event]], None],
+        forwarder: Forwarder | None = None,
+        keep_body: bool = False,
+        types: frozenset[str] | None = None,
+        max_events: int | None = None,
+    ) -> None:
+        self._queue: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
+        self.receiver = Receiver(config, store, self._queue.put, forwarder)
+        self.sink = sink
+        self.keep_body = keep_body
+        self.types = types
+        self.max_events = max_events
+        self.outcome = Outcome()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._display: threading.Thread | None = None
+        self._sink_broken = False
+
+    def start(self) -> None:
+        """Bind the receiver (exit 9 when the port is taken) and start the display thread."""
+        self.receiver.start()
+        self._display = threading.Thread(target=self._pump, name="terra-display", daemon=True)
+        self._display.start()
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the run to end (from a signal handler or any thread); the first reason wins."""
+        with self._lock:
+            if not self.outcome.reason:
+                self.outcome.reason = reason
+        self._stop.set()
+
+    def run(
+        self,
+        timeout: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        tick: float = 0.1,
+    ) -> Outcome:
+        """Wait until something ends the run, then stop everything and return the outcome."""
+        started = time.monotonic()
+        deadline = started + timeout if timeout is not None else None
+        while not self._stop.is_set():
+            if self.receiver.failed.is_set():
+                self.request_stop("failure")
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                self.request_stop("timeout")
+                break
+            if should_stop is not None and should_stop():
+                self.request_stop("stdout-closed")
+                break
+            self._stop.wait(tick)
+        self.close()
+        self.outcome.elapsed = time.monotonic() - started
+        return self.outcome
+
+    def close(self, grace: float = 1.0) -> None:
+        """Stop the receiver, then let the display thread show what is still queued."""
+        self.receiver.stop(grace=grace)
+        self._queue.put(None)
+        if self._display is not None:
+            self._display.join(timeout=grace)
+        self.outcome.dropped = self.receiver.stats.snapshot()["dropped"]
+
+    def _pump(self) -> None:
+        done = False
+        while not done:
+            batch = [self._queue.get()]
+            # Let a burst gather for a moment: one wake-up per batch instead of one per
+            # event keeps the display thread from fighting receiver threads for the GIL.
+            time.sleep(BATCH_WAIT)
+            while len(batch) < 512:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            shown: list[Event] = []
+            reached = False
+            for delivery in batch:
+                if delivery is None:
+                    done = True
+                    break
+                event = build_event(delivery, keep_body=self.keep_body)
+                with self._lock:
+                    self.outcome.events += 1
+                    counts = self.outcome.by_verdict
+                    counts[event.verdict] = counts.get(event.verdict, 0) + 1
+                    if self.max_events is not None and self.outcome.events >= self.max_events:
+                        reached = True
+                if self.types is None or event.type in self.types:
+                    shown.append(event)
+            if shown and not self._sink_broken:
+                try:
+                    self.sink(shown)
+                    self.outcome.shown += len(shown)
+                except (BrokenPipeError, ValueError):
+                    # The reader of stdout went away (`| head -1`): stop quietly.
+                    self._sink_broken = True
+                    self.request_stop("stdout-closed")
+            if reached:
+                self.request_stop("max-events")
