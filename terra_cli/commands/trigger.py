@@ -40,16 +40,22 @@ def trigger(
         ),
     ] = None,
     to: Annotated[
-        str, typer.Option("--to", help="Where to send it: a listener or your app's webhook URL.")
+        str,
+        typer.Option(
+            "--to", metavar="URL", help="Where to send it: a listener or your app's webhook URL."
+        ),
     ] = DEFAULT_TARGET,
     user_id: Annotated[
-        str | None, typer.Option("--user-id", help="Terra user id to put in the event.")
+        str | None,
+        typer.Option("--user-id", metavar="ID", help="Terra user id to put in the event."),
     ] = None,
     reference_id: Annotated[
-        str | None, typer.Option("--reference-id", help="Your reference id for the user.")
+        str | None,
+        typer.Option("--reference-id", metavar="REF", help="Your reference id for the user."),
     ] = None,
     provider: Annotated[
-        str | None, typer.Option("--provider", help="Provider slug, e.g. GARMIN, OURA.")
+        str | None,
+        typer.Option("--provider", metavar="NAME", help="Provider slug, e.g. GARMIN, OURA."),
     ] = None,
     assignments: Annotated[
         list[str] | None,
@@ -68,6 +74,7 @@ def trigger(
         str | None,
         typer.Option(
             "--secret",
+            metavar="S",
             help="Signing secret (prefer 'terra config set signing-secret' or "
             "TERRA_SIGNING_SECRET: a flag stays in shell history).",
             show_default=False,
@@ -80,7 +87,10 @@ def trigger(
         bool, typer.Option("--no-samples", help="Leave out sample series (heart rate, stages).")
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the answer.", min=0.1)
+        float,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="Seconds to wait for the answer.", min=0.1
+        ),
     ] = DEFAULT_TIMEOUT,
     list_types: Annotated[bool, typer.Option("--list", help="List the event types.")] = False,
     json_out: Annotated[

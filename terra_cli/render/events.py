@@ -6,23 +6,16 @@ can read them; colour is added only where the stream allows it.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from terra_cli.render import info, style, success, warn
+from terra_cli.render import info, style, success, table, warn
+from terra_cli.webhooks.events import Summary, decode_body, human_size
 
 if TYPE_CHECKING:
     from terra_cli.webhooks.forward import Delivery
-
-
-def human_size(n: int) -> str:
-    """Bytes as B, KB or MB (base 1024, one decimal)."""
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
 
 
 def delivery(what: str, size: int, records: int | None, result: Delivery) -> None:
@@ -151,12 +144,124 @@ def _hypnogram(record: dict[str, Any]) -> list[int]:
     if not isinstance(samples, list):
         return []
     return [
-        int(s["level"])
-        for s in samples
-        if isinstance(s, dict) and isinstance(s.get("level"), int)
+        int(s["level"]) for s in samples if isinstance(s, dict) and isinstance(s.get("level"), int)
     ]
 
 
 def heading(text: str) -> str:
     """A section heading for stdout views, bold where colour is on."""
     return style(text, "bold", sys.stdout)
+
+
+# ---------------------------------------------------------------- event log views
+
+
+def raw_bytes(data: bytes) -> None:
+    """Bytes to stdout exactly as stored: no newline added, no decoding."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _forward_text(forward: Any) -> str:
+    if not isinstance(forward, dict):
+        return "-"
+    if forward.get("status") is None:
+        return f"failed ({forward.get('error') or 'unreachable'})"
+    return f"{forward['status']} in {float(forward.get('latency_ms') or 0):.0f} ms"
+
+
+def event_table(rows: Sequence[tuple[dict[str, Any], Summary]]) -> None:
+    """The `events list` table on stdout: one row per logged event."""
+    table(
+        [
+            {
+                "id": str(record.get("id", "")),
+                "received": str(record.get("received_at", "")).replace("T", " ")[:19],
+                "type": summary.type or "?",
+                "provider": summary.provider or "-",
+                "user": (summary.user_id or "-")[:8],
+                "verdict": str(record.get("verdict", "")),
+                "status": str(record.get("status", "")),
+                "forward": _forward_text(record.get("forward")),
+                "size": human_size(int(record.get("size") or 0)),
+                "summary": summary.text,
+            }
+            for record, summary in rows
+        ],
+        [
+            "id",
+            "received",
+            "type",
+            "provider",
+            "user",
+            "verdict",
+            "status",
+            "forward",
+            "size",
+            "summary",
+        ],
+    )
+
+
+def pretty_body(body: bytes, headers: Sequence[tuple[str, str]]) -> str:
+    """The body for reading: gunzipped when marked gzip, JSON indented, else text."""
+    decoded = decode_body(body, headers)
+    if decoded is None:
+        return f"(encoded body that could not be decoded, {human_size(len(body))})"
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"(binary body, {human_size(len(decoded))}; --raw prints the bytes)"
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def event_view(
+    record: dict[str, Any], summary: Summary, body: bytes, headers: Sequence[tuple[str, str]]
+) -> None:
+    """The readable `events show` view on stdout: facts, headers, body, charts."""
+    lines = [heading(f"{record.get('id')}  {summary.type or '?'}  {summary.text}")]
+    facts = [
+        ("received", f"{record.get('received_at')}  {record.get('method')} {record.get('path')}"),
+        ("user", _user_text(summary)),
+        ("signature", str(record.get("verdict"))),
+        ("answered", str(record.get("status"))),
+        ("forward", _forward_text(record.get("forward"))),
+        ("size", human_size(int(record.get("size") or len(body)))),
+    ]
+    forward = record.get("forward")
+    if isinstance(forward, dict):
+        facts[4] = ("forward", f"{forward.get('url')} → {_forward_text(forward)}")
+    lines += [f"  {name:<10} {value}" for name, value in facts]
+    lines += ["", heading("Headers")]
+    lines += [f"  {name}: {value}" for name, value in headers] or ["  (none)"]
+    lines += ["", heading("Body")]
+    if record.get("body") is None and record.get("body_b64") is None:
+        lines.append(f"  (not kept: the request was answered {record.get('status')})")
+    else:
+        lines.append(pretty_body(body, headers))
+    decoded = decode_body(body, headers)
+    if decoded:
+        try:
+            charts = series_charts(json.loads(decoded))
+        except ValueError:
+            charts = []
+        if charts:
+            lines += ["", heading("Series")]
+            lines += charts
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def _user_text(summary: Summary) -> str:
+    if not summary.user_id:
+        return "-"
+    text = summary.user_id
+    if summary.provider:
+        text += f" ({summary.provider})"
+    if summary.reference_id:
+        text += f", reference {summary.reference_id}"
+    return text

@@ -15,10 +15,13 @@ import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from terra_cli.errors import InputError
+
+if TYPE_CHECKING:
+    from terra_cli.webhooks.receiver import ForwardOutcome
 
 DEFAULT_TIMEOUT = 8.0  # seconds; Terra's delivery window is roughly 8 s
 
@@ -123,7 +126,12 @@ def deliver(
     wire = [(_raw(k), _raw(v)) for k, v in outgoing_headers(headers)]
     started = time.perf_counter()
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        # Certificates matter only for https; building the verifying TLS context costs
+        # ~20 ms, which a plain-http local app should not pay on every forward.
+        tls = urlsplit(url).scheme == "https"
+        with httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=tls
+        ) as client:
             # httpx adds Accept, Accept-Encoding, Connection and User-Agent by default;
             # the target must see only what the original sender sent.
             for name in list(client.headers.keys()):
@@ -249,3 +257,40 @@ def failure_hint(url: str, kind: ErrorKind, timeout: float) -> str:
     if kind == "unreachable":
         return "Check the address and your network; a VPN or firewall may be in the way."
     return "Make sure the URL points at an HTTP server (not HTTPS on an HTTP port or the reverse)."
+
+
+class AppForwarder:
+    """The Forwarder behind `terra listen --forward-to`: each request goes on byte-exact.
+
+    A fresh connection per request: the app may restart between events, and
+    a stale keep-alive connection must never turn into a false 502.
+    """
+
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.url = check_url(url, "--forward-to")
+        self.timeout = timeout
+
+    def forward(
+        self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> ForwardOutcome:
+        """Send one received request to the app; never raises for network failures."""
+        from terra_cli.webhooks.receiver import ForwardOutcome
+
+        result = deliver(self.url, method, headers, body, self.timeout)
+        return ForwardOutcome(
+            url=result.url,
+            status=result.status,
+            headers=result.headers,
+            body=result.body,
+            latency_ms=result.latency_ms,
+            error=result.error,
+            hint=result.hint,
+        )
+
+    def points_at(self, host: str, port: int) -> bool:
+        """True when forwarding would send each event back to the listener itself."""
+        parts = urlsplit(self.url)
+        target = (parts.hostname or "").lower()
+        target_port = parts.port or (443 if parts.scheme == "https" else 80)
+        listening = {host.lower(), *_LOOPBACK} if host.lower() in _LOOPBACK | {""} else {host}
+        return target_port == port and target in listening

@@ -372,13 +372,28 @@ def _planned(ctx: _Ctx, days_ahead: int) -> dict[str, Any]:
             "estimated_duration_seconds": 2700,
         },
         "steps": [
-            {"order": 1, "type": 0, "name": "Warm up", "intensity": 1,
-             "durations": [{"duration_type": 0, "seconds": 600}]},
-            {"order": 2, "type": 0, "name": "Main set", "intensity": 3,
-             "durations": [{"duration_type": 0, "seconds": 1500}],
-             "targets": [{"target_type": 0, "hr_bpm_low": 150, "hr_bpm_high": 165}]},
-            {"order": 3, "type": 0, "name": "Cool down", "intensity": 1,
-             "durations": [{"duration_type": 0, "seconds": 600}]},
+            {
+                "order": 1,
+                "type": 0,
+                "name": "Warm up",
+                "intensity": 1,
+                "durations": [{"duration_type": 0, "seconds": 600}],
+            },
+            {
+                "order": 2,
+                "type": 0,
+                "name": "Main set",
+                "intensity": 3,
+                "durations": [{"duration_type": 0, "seconds": 1500}],
+                "targets": [{"target_type": 0, "hr_bpm_low": 150, "hr_bpm_high": 165}],
+            },
+            {
+                "order": 3,
+                "type": 0,
+                "name": "Cool down",
+                "intensity": 1,
+                "durations": [{"duration_type": 0, "seconds": 600}],
+            },
         ],
     }
 
@@ -471,9 +486,7 @@ def _user_reauth(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _permission_change(ctx: _Ctx) -> dict[str, Any]:
-    body = _status_event(
-        "permission_change", "warning", "User permissions have been modified"
-    )(ctx)
+    body = _status_event("permission_change", "warning", "User permissions have been modified")(ctx)
     body["scopes_added"] = "fitness.blood_glucose.read"
     body["scopes_removed"] = "fitness.oxygen_saturation.read"
     return body
@@ -648,9 +661,7 @@ _TYPES: tuple[EventType, ...] = (
     EventType("daily", "daily totals with a heart-rate series", _data_event("daily", _daily, 3)),
     EventType("sleep", "nights with sleep stages and heart rate", _data_event("sleep", _sleep, 2)),
     EventType("nutrition", "logged meals and totals", _data_event("nutrition", _nutrition, 2)),
-    EventType(
-        "menstruation", "cycle tracking days", _data_event("menstruation", _menstruation, 2)
-    ),
+    EventType("menstruation", "cycle tracking days", _data_event("menstruation", _menstruation, 2)),
     EventType("athlete", "the user's profile (an athlete object, no data array)", _athlete),
     EventType("planned_workout", "structured workouts planned ahead", _planned_workout),
     EventType(

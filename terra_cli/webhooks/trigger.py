@@ -125,9 +125,7 @@ def compose(
     )
 
 
-def send(
-    event: Outgoing, url: str, secret: str | None, timestamp: int, timeout: float
-) -> Delivery:
+def send(event: Outgoing, url: str, secret: str | None, timestamp: int, timeout: float) -> Delivery:
     """Sign (unless `secret` is None) with `timestamp` and deliver byte-exact to `url`."""
     headers = event_headers(event.body, secret, timestamp, event.reference)
     return deliver(url, "POST", headers, event.body, timeout)

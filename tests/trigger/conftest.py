@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +24,13 @@ def independent_verify(header: str, body: bytes, secret: str) -> tuple[int, bool
     t = parts["t"]
     mac = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
     return int(t), any(hmac.compare_digest(mac, v) for v in v1s)
+
+
+def independent_sign(body: bytes, secret: str = SECRET, t: int | None = None) -> str:
+    """A `terra-signature` value made here with hmac/hashlib, as TERRA-API.md §5 documents."""
+    stamp = str(int(time.time()) if t is None else t)
+    mac = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={mac}"
 
 
 @pytest.fixture

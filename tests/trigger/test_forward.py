@@ -66,7 +66,10 @@ def test_refused_names_the_likely_causes(refused_port: int) -> None:
     assert f"http://127.0.0.1:{refused_port}/hook" in result.hint  # the ::1 vs 127.0.0.1 trap
     assert "container" in result.hint
     assert result.record() == {
-        "url": url, "status": None, "latency_ms": result.record()["latency_ms"], "error": "refused"
+        "url": url,
+        "status": None,
+        "latency_ms": result.record()["latency_ms"],
+        "error": "refused",
     }
 
 
@@ -99,7 +102,9 @@ def test_dns_failures_are_classified_from_the_cause_chain() -> None:
     assert "'app'" in hint and "Docker" in hint
 
 
-@pytest.mark.parametrize("url", ["ftp://x/y", "127.0.0.1:8080/x", "http:///nohost", "http://h:99999/"])
+@pytest.mark.parametrize(
+    "url", ["ftp://x/y", "127.0.0.1:8080/x", "http:///nohost", "http://h:99999/"]
+)
 def test_bad_urls_are_input_errors(url: str) -> None:
     with pytest.raises(InputError):
         forward.deliver(url, "POST", [], b"{}")

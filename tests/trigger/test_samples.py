@@ -13,14 +13,35 @@ from terra_cli.webhooks import samples
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 DATA_TYPES = (
-    "activity", "body", "daily", "sleep", "nutrition", "menstruation",
-    "planned_workout", "hormone", "health_observation",
+    "activity",
+    "body",
+    "daily",
+    "sleep",
+    "nutrition",
+    "menstruation",
+    "planned_workout",
+    "hormone",
+    "health_observation",
 )
 DOCUMENTED = (
-    "auth", "auth_cancelled", "deauth", "user_reauth", "access_revoked", "connection_error",
-    "google_no_datasource", "permission_change", "processing", "large_request_processing",
-    "large_request_sending", "rate_limit_hit", "healthcheck", "s3_payload", "athlete",
-    "lab_report.completed", "lab_report.failed", *DATA_TYPES,
+    "auth",
+    "auth_cancelled",
+    "deauth",
+    "user_reauth",
+    "access_revoked",
+    "connection_error",
+    "google_no_datasource",
+    "permission_change",
+    "processing",
+    "large_request_processing",
+    "large_request_sending",
+    "rate_limit_hit",
+    "healthcheck",
+    "s3_payload",
+    "athlete",
+    "lab_report.completed",
+    "lab_report.failed",
+    *DATA_TYPES,
 )
 
 
@@ -118,8 +139,11 @@ def test_encode_uses_terras_separators() -> None:
     [
         ("user.active=false", ("user", "active"), False),
         ("data.0.metadata.name=Lunch run", ("data", 0, "metadata", "name"), "Lunch run"),
-        ("data.-1.calories_data.total_burned_calories=512.5",
-         ("data", -1, "calories_data", "total_burned_calories"), 512.5),
+        (
+            "data.-1.calories_data.total_burned_calories=512.5",
+            ("data", -1, "calories_data", "total_burned_calories"),
+            512.5,
+        ),
         ('extra.nested={"k": [1]}', ("extra", "nested"), {"k": [1]}),
         ("user.reference_id=null", ("user", "reference_id"), None),
         ("message=has=equals", ("message",), "has=equals"),

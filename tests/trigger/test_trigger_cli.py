@@ -85,9 +85,23 @@ def test_unsigned_sends_no_signature(home: Home) -> None:
 def test_overrides_and_set_reach_the_body(home: Home) -> None:
     with capture_server() as app:
         r = home.run(
-            "trigger", "activity", "--to", app.url, "--user-id", "u-42", "--reference-id",
-            "me@example.com", "--provider", "garmin", "--set", "data.0.metadata.name=Lunch run",
-            "--set", "user.active=false", "--set", "custom.flag=[1,2]", env=_env(),
+            "trigger",
+            "activity",
+            "--to",
+            app.url,
+            "--user-id",
+            "u-42",
+            "--reference-id",
+            "me@example.com",
+            "--provider",
+            "garmin",
+            "--set",
+            "data.0.metadata.name=Lunch run",
+            "--set",
+            "user.active=false",
+            "--set",
+            "custom.flag=[1,2]",
+            env=_env(),
         )
         (got,) = app.wait_for(1)
     assert r.code == 0, r.stderr
@@ -113,8 +127,9 @@ def test_file_with_set_is_edited(home: Home, tmp_path: Path) -> None:
     f = tmp_path / "mine.json"
     f.write_text('{"type": "deauth", "user": {"user_id": "x"}}')
     with capture_server() as app:
-        r = home.run("trigger", "--file", str(f), "--to", app.url, "--set", "user.user_id=y",
-                     env=_env())
+        r = home.run(
+            "trigger", "--file", str(f), "--to", app.url, "--set", "user.user_id=y", env=_env()
+        )
         (got,) = app.wait_for(1)
     assert r.code == 0
     assert json.loads(got.body)["user"]["user_id"] == "y"
