@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "config": "terra_cli.commands.config",
     "listen": "terra_cli.commands.listen",
     "trigger": "terra_cli.commands.trigger",
+    "events": "terra_cli.commands.events",
 }
 
 
