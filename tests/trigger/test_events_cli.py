@@ -197,3 +197,58 @@ def test_empty_log(home: Home) -> None:
     plain = home.run("events", "list")
     assert plain.code == 0 and plain.stdout == ""
     assert "terra listen --no-tunnel" in plain.stderr
+
+
+def test_gzip_body_is_shown_decoded_and_kept_raw(home: Home) -> None:
+    import gzip
+
+    plain = b'{"type": "daily", "data": [{"metadata": {"start_time": "2026-11-27T00:00:00Z"}}]}'
+    packed = gzip.compress(plain, mtime=0)
+    listener = start_listener(home, "--max-events", "1", env=ENV)
+    headers = {"Content-Encoding": "gzip", "terra-signature": independent_sign(packed)}
+    assert post(listener.port, packed, headers).status == 200
+    listener.finish()
+    (record,) = _log(home)
+    shown = home.run("events", "show", record["id"])
+    assert shown.code == 0
+    assert '"type": "daily"' in shown.stdout and "content-encoding: gzip" in shown.stdout
+    raw = subprocess.run(
+        [TERRA, "events", "show", record["id"], "--raw"],
+        capture_output=True,
+        env=home.env,
+        timeout=20,
+        check=False,
+    )
+    assert raw.stdout == packed
+
+
+def test_a_refused_body_can_be_shown_but_not_replayed(home: Home) -> None:
+    big = b'{"type": "activity", "pad": "' + b"x" * 4096 + b'"}'
+    listener = start_listener(home, "--max-body", "0.001", "--max-events", "1", env=ENV)
+    assert post(listener.port, big, {"terra-signature": independent_sign(big)}).status == 413
+    listener.finish()
+    (record,) = _log(home)
+    shown = home.run("events", "show", record["id"])
+    assert shown.code == 0 and "not kept: the request was answered 413" in shown.stdout
+    with capture_server() as target:
+        r = home.run("events", "replay", record["id"], "--to", target.url, env=ENV)
+        time.sleep(0.1)
+        assert target.requests == []
+    assert r.code == 3 and "has no stored body" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("events", "list", "--limit", "0"),
+        ("events", "show"),
+        ("events", "replay"),
+        ("events", "replay", "evt_x", "--timeout", "0"),
+        ("events", "bogus"),
+    ],
+)
+def test_usage_errors_exit_4(home: Home, args: tuple[str, ...]) -> None:
+    r = home.run(*args)
+    assert r.code == 4
+    assert r.stderr.startswith("Error: ") and "Hint: " in r.stderr
+    assert r.stdout == ""

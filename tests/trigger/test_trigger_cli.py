@@ -236,9 +236,14 @@ def test_secret_and_unsigned_together_is_a_usage_error(home: Home) -> None:
     assert "abcdefabcdef" not in r.output
 
 
-def test_unknown_flag_is_a_usage_error(home: Home) -> None:
-    r = home.run("trigger", "activity", "--bogus")
-    assert r.code == 4 and r.stderr.startswith("Error:")
+@pytest.mark.parametrize(
+    "args",
+    [("--bogus",), ("--timeout", "0"), ("--timeout", "soon"), ("extra-positional",)],
+)
+def test_usage_errors_exit_4(home: Home, args: tuple[str, ...]) -> None:
+    r = home.run("trigger", "activity", *args, env=_env())
+    assert r.code == 4
+    assert r.stderr.startswith("Error:") and "Hint: " in r.stderr and r.stdout == ""
 
 
 def test_list_names_every_type(home: Home) -> None:
