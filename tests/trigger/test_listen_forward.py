@@ -53,6 +53,7 @@ def test_bytes_and_headers_reach_the_app_and_its_status_comes_back(home: Home, s
     received = [(k.lower(), v) for k, v in got.headers if k.lower() not in DROPPED]
     assert received == expected
     assert ("x-mixed-case", "Value With  Spaces") in received
+    assert ("X-Mixed-Case", "Value With  Spaces") in got.headers  # name case kept too
     assert got.header("x-per-hop") is None and got.header("te") is None
     assert independent_verify(got.header("terra-signature") or "", got.body, SECRET)[1]
     # The forward result is in the log and on the event line.
