@@ -29,6 +29,7 @@ IdArg = Annotated[
 
 
 def register(app: typer.Typer) -> None:
+    """Add the `terra events` group to the root app."""
     app.add_typer(events_app, name="events")
 
 

@@ -26,6 +26,7 @@ _SIGNING_HINT = (
 
 
 def register(app: typer.Typer) -> None:
+    """Add `terra trigger` to the root app."""
     app.command("trigger")(trigger)
 
 
@@ -133,6 +134,7 @@ def trigger(
 
 
 def _list(json_out: bool) -> None:
+    """Print the event types, as lines or a JSON array."""
     rows = [(t.name, t.description) for t in samples.EVENT_TYPES.values()]
     if json_out:
         render.result_json([{"type": n, "description": d} for n, d in rows])
@@ -143,6 +145,7 @@ def _list(json_out: bool) -> None:
 def _report(
     event: Outgoing, result: Delivery, signed: bool, json_out: bool, timeout: float
 ) -> None:
+    """Show the delivery, print the result, and raise for anything but a 2xx."""
     label = event.type or "payload"
     show.delivery(label, len(event.body), event.records, result)
     if json_out:

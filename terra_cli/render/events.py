@@ -123,6 +123,7 @@ def series_charts(payload: Any, width: int = 60) -> list[str]:
 
 
 def _hr_samples(record: dict[str, Any]) -> list[float]:
+    """Heart-rate values from a record (top level or under `heart_data`)."""
     for holder in (record, record.get("heart_data")):
         if not isinstance(holder, dict):
             continue
@@ -139,6 +140,7 @@ def _hr_samples(record: dict[str, Any]) -> list[float]:
 
 
 def _hypnogram(record: dict[str, Any]) -> list[int]:
+    """Sleep-stage codes from a record's hypnogram samples."""
     durations = record.get("sleep_durations_data")
     samples = durations.get("hypnogram_samples") if isinstance(durations, dict) else None
     if not isinstance(samples, list):
@@ -164,6 +166,7 @@ def raw_bytes(data: bytes) -> None:
 
 
 def _forward_text(forward: Any) -> str:
+    """A log record's `forward` object in a few words."""
     if not isinstance(forward, dict):
         return "-"
     if forward.get("status") is None:
@@ -257,6 +260,7 @@ def event_view(
 
 
 def _user_text(summary: Summary) -> str:
+    """User id, provider and reference on one line."""
     if not summary.user_id:
         return "-"
     text = summary.user_id

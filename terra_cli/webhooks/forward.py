@@ -154,6 +154,7 @@ def deliver(
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it was raised from, outermost first."""
     chain: list[BaseException] = []
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -192,6 +193,7 @@ def _classify(exc: BaseException) -> ErrorKind:
 def _failed(
     url: str, started: float, kind: ErrorKind, exc: BaseException, timeout: float
 ) -> Delivery:
+    """A Delivery for a request that got no answer."""
     detail = str(exc) or type(exc).__name__
     return Delivery(
         url=url,

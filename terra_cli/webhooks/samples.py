@@ -75,6 +75,7 @@ class _Ctx:
     samples: bool
 
     def uuid(self) -> str:
+        """A version-4 UUID drawn from the seeded random source."""
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def ts(self, when: datetime) -> str:
@@ -82,13 +83,16 @@ class _Ctx:
         return when.astimezone(self.tz).isoformat(timespec="microseconds")
 
     def utc(self, when: datetime) -> str:
+        """An ISO timestamp in UTC with microseconds."""
         return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
     def day_start(self, days_ago: int) -> datetime:
+        """Midnight in the user's zone, `days_ago` days before now."""
         local = (self.now - timedelta(days=days_ago)).astimezone(self.tz)
         return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
     def user(self, **over: Any) -> dict[str, Any]:
+        """The TerraUser object for this event, with optional overrides."""
         created = self.now - timedelta(days=30 + self.rng.randint(0, 300))
         user: dict[str, Any] = {
             "user_id": self.user_id,
@@ -103,6 +107,7 @@ class _Ctx:
         return user
 
     def device(self) -> dict[str, Any]:
+        """The wearable that recorded the data, matching the provider."""
         maker, name = _DEVICES.get(self.provider, (self.provider.title(), "Wearable"))
         return {
             "manufacturer": maker,
@@ -172,6 +177,7 @@ def _hypnogram(ctx: _Ctx, start: datetime, end: datetime) -> list[dict[str, Any]
 
 
 def _durations(hypnogram: list[dict[str, Any]]) -> dict[int, int]:
+    """Seconds spent in each stage, from 5-minute hypnogram samples."""
     counts = {_AWAKE: 0, _LIGHT: 0, _DEEP: 0, _REM: 0}
     for sample in hypnogram:
         counts[sample["level"]] += 300
@@ -182,6 +188,7 @@ def _durations(hypnogram: list[dict[str, Any]]) -> dict[int, int]:
 
 
 def _activity(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
+    """One workout on the day `days_ago` days back, with a heart-rate series."""
     kinds = ((8, "Running", 148, 172), (1, "Biking", 132, 160), (80, "Walking", 98, 118))
     code, name, avg_hr, max_hr = ctx.rng.choice(kinds)
     start = ctx.day_start(days_ago) + timedelta(hours=ctx.rng.randint(6, 18))
@@ -224,6 +231,7 @@ def _activity(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 
 def _daily(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
+    """One day's totals; today's record ends now."""
     start = ctx.day_start(days_ago)
     end = start + timedelta(days=1) if days_ago else ctx.now.astimezone(ctx.tz)
     steps = ctx.rng.randint(4000, 14000)
@@ -251,6 +259,7 @@ def _daily(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 
 def _sleep(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
+    """The night before day `days_ago`: stages, durations that agree with them, heart rate."""
     bed = ctx.day_start(days_ago) - timedelta(hours=1, minutes=ctx.rng.randint(0, 60))
     end = bed + timedelta(hours=7, minutes=ctx.rng.randint(0, 75))
     hypnogram = _hypnogram(ctx, bed, end)
@@ -286,6 +295,7 @@ def _sleep(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 
 def _body(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
+    """A morning weigh-in and resting heart rate."""
     start = ctx.day_start(days_ago) + timedelta(hours=7, minutes=ctx.rng.randint(0, 50))
     weight = round(68 + ctx.rng.uniform(-0.6, 0.6), 1)
     return {
@@ -313,6 +323,7 @@ def _body(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 
 def _nutrition(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
+    """Two logged meals and the day's totals."""
     start = ctx.day_start(days_ago)
     meals: list[dict[str, Any]] = []
     for hour, name, kcal in ((8, "Oatmeal with berries", 380), (13, "Chicken salad", 560)):
@@ -343,6 +354,7 @@ def _nutrition(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 
 def _menstruation(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
+    """One cycle-tracking day."""
     start = ctx.day_start(days_ago)
     day = ctx.rng.randint(1, 27)
     return {
@@ -360,6 +372,7 @@ def _menstruation(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 
 def _planned(ctx: _Ctx, days_ahead: int) -> dict[str, Any]:
+    """A structured run planned `days_ahead` days from now."""
     planned = ctx.day_start(-days_ahead) + timedelta(hours=7)
     return {
         "metadata": {
@@ -399,6 +412,7 @@ def _planned(ctx: _Ctx, days_ahead: int) -> dict[str, Any]:
 
 
 def _hormone(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
+    """One test event's hormone readings (unmeasured ones are null)."""
     when = ctx.day_start(days_ago) + timedelta(hours=7, minutes=30)
     return {
         "timestamp": ctx.ts(when),
@@ -411,6 +425,7 @@ def _hormone(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 
 def _observation(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
+    """One point observation (our illustration of the 2026 type)."""
     when = ctx.day_start(days_ago) + timedelta(hours=9)
     return {
         "timestamp": ctx.ts(when),
@@ -425,6 +440,7 @@ def _observation(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
 
 
 def _data_event(kind: str, record: Callable[[_Ctx, int], dict[str, Any]], n: int) -> Builder:
+    """A builder for a data event: `n` records, oldest first."""
     def build(ctx: _Ctx) -> dict[str, Any]:
         return {
             "type": kind,
@@ -437,6 +453,7 @@ def _data_event(kind: str, record: Callable[[_Ctx, int], dict[str, Any]], n: int
 
 
 def _status_event(kind: str, status: str, message: str, **extra: Any) -> Builder:
+    """A builder for a user event with a fixed status and message."""
     def build(ctx: _Ctx) -> dict[str, Any]:
         body: dict[str, Any] = {"type": kind, "status": status, "message": message}
         body["user"] = ctx.user()
@@ -448,6 +465,7 @@ def _status_event(kind: str, status: str, message: str, **extra: Any) -> Builder
 
 
 def _auth(ctx: _Ctx) -> dict[str, Any]:
+    """A successful widget connection."""
     return {
         "type": "auth",
         "status": "success",
@@ -460,6 +478,7 @@ def _auth(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _auth_error(ctx: _Ctx, kind: str = "auth") -> dict[str, Any]:
+    """A failed connection; the 2026 schema calls it `auth_cancelled`."""
     return {
         "type": kind,
         "status": "error",
@@ -474,6 +493,7 @@ def _auth_error(ctx: _Ctx, kind: str = "auth") -> dict[str, Any]:
 
 
 def _user_reauth(ctx: _Ctx) -> dict[str, Any]:
+    """A reconnection: the old user id is replaced by a new one."""
     old = ctx.user(user_id=ctx.uuid(), active=False)
     return {
         "type": "user_reauth",
@@ -486,6 +506,7 @@ def _user_reauth(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _permission_change(ctx: _Ctx) -> dict[str, Any]:
+    """Scopes added and removed at the provider."""
     body = _status_event("permission_change", "warning", "User permissions have been modified")(ctx)
     body["scopes_added"] = "fitness.blood_glucose.read"
     body["scopes_removed"] = "fitness.oxygen_saturation.read"
@@ -493,6 +514,7 @@ def _permission_change(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _processing(ctx: _Ctx) -> dict[str, Any]:
+    """Terra asks the caller to retry later."""
     return {
         "type": "processing",
         "status": "success",
@@ -503,6 +525,7 @@ def _processing(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _large_processing(ctx: _Ctx) -> dict[str, Any]:
+    """A large request was accepted; its chunks will share `reference`."""
     return {
         "type": "large_request_processing",
         "status": "processing",
@@ -514,6 +537,7 @@ def _large_processing(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _large_sending(ctx: _Ctx) -> dict[str, Any]:
+    """Chunks of a large request are about to arrive."""
     return {
         "type": "large_request_sending",
         "user": ctx.user(),
@@ -525,6 +549,7 @@ def _large_sending(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _rate_limit_hit(ctx: _Ctx) -> dict[str, Any]:
+    """A provider's rate limit delayed an async request."""
     return {
         "type": "rate_limit_hit",
         "user": ctx.user(),
@@ -536,6 +561,7 @@ def _rate_limit_hit(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _healthcheck(ctx: _Ctx) -> dict[str, Any]:
+    """Terra's periodic destination ping (no user)."""
     return {
         "type": "healthcheck",
         "status": "normal",
@@ -549,6 +575,7 @@ def _healthcheck(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _s3(kind: str) -> Builder:
+    """A builder for ping-mode events whose payload waits at a signed URL."""
     def build(ctx: _Ctx) -> dict[str, Any]:
         key = ctx.uuid()
         return {
@@ -563,6 +590,7 @@ def _s3(kind: str) -> Builder:
 
 
 def _athlete(ctx: _Ctx) -> dict[str, Any]:
+    """The user's profile: an `athlete` object rather than a data array."""
     first, last = ctx.rng.choice(_FIRST_NAMES), ctx.rng.choice(_LAST_NAMES)
     born = ctx.now.date() - timedelta(days=365 * ctx.rng.randint(22, 60))
     return {
@@ -584,6 +612,7 @@ def _athlete(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _planned_workout(ctx: _Ctx) -> dict[str, Any]:
+    """Two planned workouts in the coming days."""
     return {
         "type": "planned_workout",
         "user": ctx.user(),
@@ -593,6 +622,7 @@ def _planned_workout(ctx: _Ctx) -> dict[str, Any]:
 
 
 def _lab_report(kind: str, status: str) -> Builder:
+    """A builder for lab-report events (2026 types; data fields illustrative)."""
     def build(ctx: _Ctx) -> dict[str, Any]:
         data: dict[str, Any] = {
             "session_id": ctx.uuid(),

@@ -35,6 +35,7 @@ class Outgoing:
 
 
 def _read_file(path: Path) -> tuple[bytes, Any]:
+    """The file's exact bytes and its parsed JSON, or exit 3."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
