@@ -24,30 +24,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from terra_cli.errors import InputError
+from terra_cli.webhooks import sample_records as records
+from terra_cli.webhooks.sample_records import OFFSETS, PROVIDERS, VERSION, Context
 
-VERSION = "2022-03-16"
-PROVIDERS = ("GARMIN", "FITBIT", "OURA", "POLAR", "WITHINGS", "WHOOP", "SUUNTO", "COROS")
-_SCOPES = {
-    "GARMIN": "ACTIVITY_EXPORT,HEALTH_EXPORT,WORKOUT_IMPORT",
-    "FITBIT": "activity,heartrate,sleep,profile,weight,nutrition",
-    "OURA": "daily,heartrate,personal,session,workout",
-    "POLAR": "accesslink.read_all",
-    "WITHINGS": "user.activity,user.metrics,user.info",
-    "WHOOP": "read:recovery,read:cycles,read:sleep,read:workout,read:profile",
-    "GOOGLE": "fitness.activity.read,fitness.body.read,fitness.sleep.read",
-}
-_DEVICES = {
-    "GARMIN": ("Garmin", "Forerunner 965"),
-    "FITBIT": ("Fitbit", "Charge 6"),
-    "OURA": ("Oura", "Oura Ring Gen3"),
-    "POLAR": ("Polar", "Vantage V3"),
-    "WITHINGS": ("Withings", "ScanWatch 2"),
-    "WHOOP": ("WHOOP", "WHOOP 4.0"),
-    "SUUNTO": ("Suunto", "Suunto Race"),
-    "COROS": ("COROS", "PACE 3"),
-    "GOOGLE": ("Google", "Pixel Watch 2"),
-}
-_OFFSETS = (0, 1, 2, -5, -8, 9)  # hours; each user lives in one time zone
 _FIRST_NAMES = ("Ada", "Grace", "Alan", "Katherine", "Tim", "Linus", "Radia", "Barbara")
 _LAST_NAMES = ("Lovelace", "Hopper", "Turing", "Johnson", "Berners-Lee", "Perlman", "Liskov")
 
@@ -62,64 +41,7 @@ class SampleOptions:
     samples: bool = True
 
 
-@dataclass
-class _Ctx:
-    """Shared state for one payload: the random source, clock and the user it is about."""
-
-    rng: random.Random
-    now: datetime
-    tz: timezone
-    provider: str
-    user_id: str
-    reference_id: str
-    samples: bool
-
-    def uuid(self) -> str:
-        """A version-4 UUID drawn from the seeded random source."""
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
-    def ts(self, when: datetime) -> str:
-        """A Terra-style timestamp in the user's zone: microseconds and an offset."""
-        return when.astimezone(self.tz).isoformat(timespec="microseconds")
-
-    def utc(self, when: datetime) -> str:
-        """An ISO timestamp in UTC with microseconds."""
-        return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-    def day_start(self, days_ago: int) -> datetime:
-        """Midnight in the user's zone, `days_ago` days before now."""
-        local = (self.now - timedelta(days=days_ago)).astimezone(self.tz)
-        return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-    def user(self, **over: Any) -> dict[str, Any]:
-        """The TerraUser object for this event, with optional overrides."""
-        created = self.now - timedelta(days=30 + self.rng.randint(0, 300))
-        user: dict[str, Any] = {
-            "user_id": self.user_id,
-            "provider": self.provider,
-            "reference_id": self.reference_id,
-            "scopes": _SCOPES.get(self.provider),
-            "active": True,
-            "created_at": self.utc(created),
-            "last_webhook_update": self.utc(self.now - timedelta(minutes=self.rng.randint(5, 600))),
-        }
-        user.update(over)
-        return user
-
-    def device(self) -> dict[str, Any]:
-        """The wearable that recorded the data, matching the provider."""
-        maker, name = _DEVICES.get(self.provider, (self.provider.title(), "Wearable"))
-        return {
-            "manufacturer": maker,
-            "name": name,
-            "serial_number": f"{self.provider[:2]}{self.rng.randint(10**8, 10**9 - 1)}",
-            "software_version": f"{self.rng.randint(3, 22)}.{self.rng.randint(0, 40)}",
-            "hardware_version": f"v{self.rng.randint(1, 4)}",
-            "data_provided": ["HEART_RATE", "STEPS", "CALORIES"],
-        }
-
-
-Builder = Callable[[_Ctx], dict[str, Any]]
+Builder = Callable[[Context], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -131,317 +53,13 @@ class EventType:
     build: Builder
 
 
-# ---------------------------------------------------------------- series
-
-
-def _hr_series(ctx: _Ctx, start: datetime, minutes: int, base: int, peak: int) -> list[Any]:
-    """One heart-rate sample a minute: a warm-up, a plateau near `peak`, a cool-down."""
-    out: list[dict[str, Any]] = []
-    for i in range(minutes):
-        phase = i / max(minutes - 1, 1)
-        shape = min(1.0, phase * 4, (1 - phase) * 5)
-        bpm = base + (peak - base) * shape + ctx.rng.uniform(-4, 4)
-        out.append(
-            {
-                "timestamp": ctx.ts(start + timedelta(minutes=i)),
-                "bpm": round(bpm),
-                "timer_duration_seconds": i * 60,
-            }
-        )
-    return out
-
-
-# Terra's SleepLevel: 1 awake, 4 light, 5 deep, 6 REM (0 unknown, 2 asleep, 3 out of bed).
-_AWAKE, _LIGHT, _DEEP, _REM = 1, 4, 5, 6
-
-
-def _hypnogram(ctx: _Ctx, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Sleep stages every 5 minutes in ~90-minute cycles: deep early, REM late."""
-    out: list[dict[str, Any]] = []
-    total = int((end - start).total_seconds() // 300)
-    for i in range(total):
-        minute = i * 5
-        cycle, within = divmod(minute, 90)
-        if i == 0 or ctx.rng.random() < 0.03:
-            level = _AWAKE
-        elif within < 20:
-            level = _LIGHT
-        elif within < 50:
-            level = _DEEP if cycle < 3 else _LIGHT
-        elif within < 70:
-            level = _LIGHT
-        else:
-            level = _REM
-        out.append({"timestamp": ctx.ts(start + timedelta(minutes=minute)), "level": level})
-    return out
-
-
-def _durations(hypnogram: list[dict[str, Any]]) -> dict[int, int]:
-    """Seconds spent in each stage, from 5-minute hypnogram samples."""
-    counts = {_AWAKE: 0, _LIGHT: 0, _DEEP: 0, _REM: 0}
-    for sample in hypnogram:
-        counts[sample["level"]] += 300
-    return counts
-
-
-# ---------------------------------------------------------------- records
-
-
-def _activity(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
-    """One workout on the day `days_ago` days back, with a heart-rate series."""
-    kinds = ((8, "Running", 148, 172), (1, "Biking", 132, 160), (80, "Walking", 98, 118))
-    code, name, avg_hr, max_hr = ctx.rng.choice(kinds)
-    start = ctx.day_start(days_ago) + timedelta(hours=ctx.rng.randint(6, 18))
-    minutes = ctx.rng.randint(25, 70)
-    end = start + timedelta(minutes=minutes)
-    km = round(minutes * {8: 0.18, 1: 0.42, 80: 0.09}[code], 2)
-    hr: dict[str, Any] = {
-        "summary": {
-            "avg_hr_bpm": avg_hr,
-            "max_hr_bpm": max_hr,
-            "min_hr_bpm": 88,
-            "resting_hr_bpm": ctx.rng.randint(48, 62),
-        },
-        "detailed": {
-            "hr_samples": _hr_series(ctx, start, minutes, 95, max_hr - 6) if ctx.samples else []
-        },
-    }
-    return {
-        "metadata": {
-            "summary_id": ctx.uuid(),
-            "name": f"Morning {name}" if start.hour < 12 else f"Afternoon {name}",
-            "type": code,
-            "start_time": ctx.ts(start),
-            "end_time": ctx.ts(end),
-            "upload_type": 1,
-        },
-        "active_durations_data": {
-            "activity_seconds": minutes * 60,
-            "moderate_intensity_seconds": minutes * 40,
-            "vigorous_intensity_seconds": minutes * 20,
-        },
-        "calories_data": {
-            "total_burned_calories": round(minutes * 11.5, 1),
-            "net_activity_calories": round(minutes * 9.8, 1),
-        },
-        "distance_data": {"summary": {"distance_meters": km * 1000, "steps": int(km * 1350)}},
-        "heart_rate_data": hr,
-        "device_data": ctx.device(),
-    }
-
-
-def _daily(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
-    """One day's totals; today's record ends now."""
-    start = ctx.day_start(days_ago)
-    end = start + timedelta(days=1) if days_ago else ctx.now.astimezone(ctx.tz)
-    steps = ctx.rng.randint(4000, 14000)
-    samples = []
-    if ctx.samples:
-        samples = _hr_series(ctx, start + timedelta(hours=8), 60, 62, 96)
-    return {
-        "metadata": {"start_time": ctx.ts(start), "end_time": ctx.ts(end), "upload_type": 1},
-        "distance_data": {"steps": steps, "distance_meters": round(steps * 0.74, 1)},
-        "calories_data": {
-            "total_burned_calories": ctx.rng.randint(1900, 2900),
-            "BMR_calories": ctx.rng.randint(1500, 1800),
-        },
-        "heart_rate_data": {
-            "summary": {
-                "resting_hr_bpm": ctx.rng.randint(50, 64),
-                "avg_hr_bpm": ctx.rng.randint(68, 80),
-                "max_hr_bpm": ctx.rng.randint(120, 170),
-            },
-            "detailed": {"hr_samples": samples},
-        },
-        "scores": {"recovery": ctx.rng.randint(40, 95), "activity": ctx.rng.randint(40, 95)},
-        "device_data": ctx.device(),
-    }
-
-
-def _sleep(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
-    """The night before day `days_ago`: stages, durations that agree with them, heart rate."""
-    bed = ctx.day_start(days_ago) - timedelta(hours=1, minutes=ctx.rng.randint(0, 60))
-    end = bed + timedelta(hours=7, minutes=ctx.rng.randint(0, 75))
-    hypnogram = _hypnogram(ctx, bed, end)
-    spent = _durations(hypnogram)
-    hr = _hr_series(ctx, bed, int((end - bed).total_seconds() // 60), 58, 50)[::5]
-    return {
-        "metadata": {
-            "summary_id": ctx.uuid(),
-            "start_time": ctx.ts(bed),
-            "end_time": ctx.ts(end),
-            "is_nap": False,
-            "upload_type": 1,
-        },
-        "sleep_durations_data": {
-            "asleep": {
-                "duration_asleep_state_seconds": spent[_LIGHT] + spent[_DEEP] + spent[_REM],
-                "duration_light_sleep_state_seconds": spent[_LIGHT],
-                "duration_deep_sleep_state_seconds": spent[_DEEP],
-                "duration_REM_sleep_state_seconds": spent[_REM],
-            },
-            "awake": {"duration_awake_state_seconds": spent[_AWAKE]},
-            "other": {"duration_in_bed_seconds": int((end - bed).total_seconds())},
-            "sleep_efficiency": round(1 - spent[_AWAKE] / max((end - bed).total_seconds(), 1), 2),
-            "hypnogram_samples": hypnogram if ctx.samples else [],
-        },
-        "heart_rate_data": {
-            "summary": {"avg_hr_bpm": 55, "resting_hr_bpm": ctx.rng.randint(44, 56)},
-            "detailed": {"hr_samples": hr if ctx.samples else []},
-        },
-        "data_enrichment": {"sleep_score": ctx.rng.randint(55, 95)},
-        "device_data": ctx.device(),
-    }
-
-
-def _body(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
-    """A morning weigh-in and resting heart rate."""
-    start = ctx.day_start(days_ago) + timedelta(hours=7, minutes=ctx.rng.randint(0, 50))
-    weight = round(68 + ctx.rng.uniform(-0.6, 0.6), 1)
-    return {
-        "metadata": {"start_time": ctx.ts(start), "end_time": ctx.ts(start + timedelta(minutes=1))},
-        "measurements_data": {
-            "measurements": [
-                {
-                    "measurement_time": ctx.ts(start),
-                    "weight_kg": weight,
-                    "BMI": round(weight / 1.74**2, 1),
-                    "bodyfat_percentage": round(ctx.rng.uniform(15, 22), 1),
-                }
-            ]
-        },
-        "heart_data": {
-            "heart_rate_data": {
-                "summary": {"resting_hr_bpm": ctx.rng.randint(50, 62)},
-                "detailed": {
-                    "hr_samples": _hr_series(ctx, start, 10, 60, 66) if ctx.samples else []
-                },
-            }
-        },
-        "device_data": ctx.device(),
-    }
-
-
-def _nutrition(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
-    """Two logged meals and the day's totals."""
-    start = ctx.day_start(days_ago)
-    meals: list[dict[str, Any]] = []
-    for hour, name, kcal in ((8, "Oatmeal with berries", 380), (13, "Chicken salad", 560)):
-        meals.append(
-            {
-                "id": ctx.uuid(),
-                "name": name,
-                "type": {8: 1, 13: 2}[hour],
-                "timestamp": ctx.ts(start + timedelta(hours=hour)),
-                "quantity": {"amount": 1, "unit": 1},
-                "macros": {
-                    "calories": kcal,
-                    "protein_g": round(kcal * 0.06, 1),
-                    "carbohydrates_g": round(kcal * 0.11, 1),
-                    "fat_g": round(kcal * 0.03, 1),
-                },
-            }
-        )
-    total = sum(m["macros"]["calories"] for m in meals)
-    return {
-        "metadata": {"start_time": ctx.ts(start), "end_time": ctx.ts(start + timedelta(days=1))},
-        "summary": {
-            "macros": {"calories": total, "protein_g": round(total * 0.06, 1)},
-            "water_ml": ctx.rng.randint(1200, 2600),
-        },
-        "meals": meals,
-    }
-
-
-def _menstruation(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
-    """One cycle-tracking day."""
-    start = ctx.day_start(days_ago)
-    day = ctx.rng.randint(1, 27)
-    return {
-        "metadata": {"start_time": ctx.ts(start), "end_time": ctx.ts(start + timedelta(days=1))},
-        "menstruation_data": {
-            "day_in_cycle": day,
-            "cycle_length_days": 28,
-            "period_length_days": 5,
-            "current_phase": "menstrual" if day <= 5 else "follicular" if day < 14 else "luteal",
-            "period_start_date": (start - timedelta(days=day - 1)).date().isoformat(),
-            "predicted_cycle_length_days": 28,
-            "is_predicted_cycle": False,
-        },
-    }
-
-
-def _planned(ctx: _Ctx, days_ahead: int) -> dict[str, Any]:
-    """A structured run planned `days_ahead` days from now."""
-    planned = ctx.day_start(-days_ahead) + timedelta(hours=7)
-    return {
-        "metadata": {
-            "id": ctx.uuid(),
-            "name": ctx.rng.choice(("Tempo run", "Intervals 6x800m", "Easy recovery")),
-            "type": 8,
-            "provider": ctx.provider,
-            "created_date": ctx.ts(ctx.now),
-            "planned_date": planned.date().isoformat(),
-            "estimated_duration_seconds": 2700,
-        },
-        "steps": [
-            {
-                "order": 1,
-                "type": 0,
-                "name": "Warm up",
-                "intensity": 1,
-                "durations": [{"duration_type": 0, "seconds": 600}],
-            },
-            {
-                "order": 2,
-                "type": 0,
-                "name": "Main set",
-                "intensity": 3,
-                "durations": [{"duration_type": 0, "seconds": 1500}],
-                "targets": [{"target_type": 0, "hr_bpm_low": 150, "hr_bpm_high": 165}],
-            },
-            {
-                "order": 3,
-                "type": 0,
-                "name": "Cool down",
-                "intensity": 1,
-                "durations": [{"duration_type": 0, "seconds": 600}],
-            },
-        ],
-    }
-
-
-def _hormone(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
-    """One test event's hormone readings (unmeasured ones are null)."""
-    when = ctx.day_start(days_ago) + timedelta(hours=7, minutes=30)
-    return {
-        "timestamp": ctx.ts(when),
-        "lh_mIU_per_ml": round(ctx.rng.uniform(3, 12), 1),
-        "e3g_ng_per_ml": round(ctx.rng.uniform(60, 160), 1),
-        "pdg_ug_per_ml": round(ctx.rng.uniform(1, 6), 1),
-        "hcg_mIU_per_ml": None,
-        "fsh_mIU_per_ml": None,
-    }
-
-
-def _observation(ctx: _Ctx, days_ago: int) -> dict[str, Any]:
-    """One point observation (our illustration of the 2026 type)."""
-    when = ctx.day_start(days_ago) + timedelta(hours=9)
-    return {
-        "timestamp": ctx.ts(when),
-        "observation_type": "blood_glucose",
-        "value": round(ctx.rng.uniform(80, 110), 1),
-        "unit": "mg/dL",
-        "source": ctx.provider,
-    }
-
-
 # ---------------------------------------------------------------- events
 
 
-def _data_event(kind: str, record: Callable[[_Ctx, int], dict[str, Any]], n: int) -> Builder:
+def _data_event(kind: str, record: records.Record, n: int) -> Builder:
     """A builder for a data event: `n` records, oldest first."""
-    def build(ctx: _Ctx) -> dict[str, Any]:
+
+    def build(ctx: Context) -> dict[str, Any]:
         return {
             "type": kind,
             "user": ctx.user(),
@@ -454,7 +72,8 @@ def _data_event(kind: str, record: Callable[[_Ctx, int], dict[str, Any]], n: int
 
 def _status_event(kind: str, status: str, message: str, **extra: Any) -> Builder:
     """A builder for a user event with a fixed status and message."""
-    def build(ctx: _Ctx) -> dict[str, Any]:
+
+    def build(ctx: Context) -> dict[str, Any]:
         body: dict[str, Any] = {"type": kind, "status": status, "message": message}
         body["user"] = ctx.user()
         body.update(extra)
@@ -464,7 +83,7 @@ def _status_event(kind: str, status: str, message: str, **extra: Any) -> Builder
     return build
 
 
-def _auth(ctx: _Ctx) -> dict[str, Any]:
+def _auth(ctx: Context) -> dict[str, Any]:
     """A successful widget connection."""
     return {
         "type": "auth",
@@ -477,7 +96,7 @@ def _auth(ctx: _Ctx) -> dict[str, Any]:
     }
 
 
-def _auth_error(ctx: _Ctx, kind: str = "auth") -> dict[str, Any]:
+def _auth_error(ctx: Context, kind: str = "auth") -> dict[str, Any]:
     """A failed connection; the 2026 schema calls it `auth_cancelled`."""
     return {
         "type": kind,
@@ -492,7 +111,7 @@ def _auth_error(ctx: _Ctx, kind: str = "auth") -> dict[str, Any]:
     }
 
 
-def _user_reauth(ctx: _Ctx) -> dict[str, Any]:
+def _user_reauth(ctx: Context) -> dict[str, Any]:
     """A reconnection: the old user id is replaced by a new one."""
     old = ctx.user(user_id=ctx.uuid(), active=False)
     return {
@@ -505,7 +124,7 @@ def _user_reauth(ctx: _Ctx) -> dict[str, Any]:
     }
 
 
-def _permission_change(ctx: _Ctx) -> dict[str, Any]:
+def _permission_change(ctx: Context) -> dict[str, Any]:
     """Scopes added and removed at the provider."""
     body = _status_event("permission_change", "warning", "User permissions have been modified")(ctx)
     body["scopes_added"] = "fitness.blood_glucose.read"
@@ -513,7 +132,7 @@ def _permission_change(ctx: _Ctx) -> dict[str, Any]:
     return body
 
 
-def _processing(ctx: _Ctx) -> dict[str, Any]:
+def _processing(ctx: Context) -> dict[str, Any]:
     """Terra asks the caller to retry later."""
     return {
         "type": "processing",
@@ -524,7 +143,7 @@ def _processing(ctx: _Ctx) -> dict[str, Any]:
     }
 
 
-def _large_processing(ctx: _Ctx) -> dict[str, Any]:
+def _large_processing(ctx: Context) -> dict[str, Any]:
     """A large request was accepted; its chunks will share `reference`."""
     return {
         "type": "large_request_processing",
@@ -536,7 +155,7 @@ def _large_processing(ctx: _Ctx) -> dict[str, Any]:
     }
 
 
-def _large_sending(ctx: _Ctx) -> dict[str, Any]:
+def _large_sending(ctx: Context) -> dict[str, Any]:
     """Chunks of a large request are about to arrive."""
     return {
         "type": "large_request_sending",
@@ -548,7 +167,7 @@ def _large_sending(ctx: _Ctx) -> dict[str, Any]:
     }
 
 
-def _rate_limit_hit(ctx: _Ctx) -> dict[str, Any]:
+def _rate_limit_hit(ctx: Context) -> dict[str, Any]:
     """A provider's rate limit delayed an async request."""
     return {
         "type": "rate_limit_hit",
@@ -560,7 +179,7 @@ def _rate_limit_hit(ctx: _Ctx) -> dict[str, Any]:
     }
 
 
-def _healthcheck(ctx: _Ctx) -> dict[str, Any]:
+def _healthcheck(ctx: Context) -> dict[str, Any]:
     """Terra's periodic destination ping (no user)."""
     return {
         "type": "healthcheck",
@@ -576,7 +195,8 @@ def _healthcheck(ctx: _Ctx) -> dict[str, Any]:
 
 def _s3(kind: str) -> Builder:
     """A builder for ping-mode events whose payload waits at a signed URL."""
-    def build(ctx: _Ctx) -> dict[str, Any]:
+
+    def build(ctx: Context) -> dict[str, Any]:
         key = ctx.uuid()
         return {
             "type": kind,
@@ -589,7 +209,7 @@ def _s3(kind: str) -> Builder:
     return build
 
 
-def _athlete(ctx: _Ctx) -> dict[str, Any]:
+def _athlete(ctx: Context) -> dict[str, Any]:
     """The user's profile: an `athlete` object rather than a data array."""
     first, last = ctx.rng.choice(_FIRST_NAMES), ctx.rng.choice(_LAST_NAMES)
     born = ctx.now.date() - timedelta(days=365 * ctx.rng.randint(22, 60))
@@ -611,19 +231,20 @@ def _athlete(ctx: _Ctx) -> dict[str, Any]:
     }
 
 
-def _planned_workout(ctx: _Ctx) -> dict[str, Any]:
+def _planned_workout(ctx: Context) -> dict[str, Any]:
     """Two planned workouts in the coming days."""
     return {
         "type": "planned_workout",
         "user": ctx.user(),
-        "data": [_planned(ctx, 1), _planned(ctx, 3)],
+        "data": [records.planned(ctx, 1), records.planned(ctx, 3)],
         "version": VERSION,
     }
 
 
 def _lab_report(kind: str, status: str) -> Builder:
     """A builder for lab-report events (2026 types; data fields illustrative)."""
-    def build(ctx: _Ctx) -> dict[str, Any]:
+
+    def build(ctx: Context) -> dict[str, Any]:
         data: dict[str, Any] = {
             "session_id": ctx.uuid(),
             "user_id": ctx.user_id,
@@ -686,23 +307,33 @@ _TYPES: tuple[EventType, ...] = (
     EventType("healthcheck", "Terra's periodic destination health ping", _healthcheck),
     EventType("s3_payload", "ping mode: the payload waits at a download URL", _s3("s3_payload")),
     EventType("s3_upload", "the 2026 name of s3_payload", _s3("s3_upload")),
-    EventType("activity", "workouts with heart-rate series", _data_event("activity", _activity, 3)),
-    EventType("body", "weigh-ins and resting heart rate", _data_event("body", _body, 3)),
-    EventType("daily", "daily totals with a heart-rate series", _data_event("daily", _daily, 3)),
-    EventType("sleep", "nights with sleep stages and heart rate", _data_event("sleep", _sleep, 2)),
-    EventType("nutrition", "logged meals and totals", _data_event("nutrition", _nutrition, 2)),
-    EventType("menstruation", "cycle tracking days", _data_event("menstruation", _menstruation, 2)),
+    EventType(
+        "activity", "workouts with heart-rate series", _data_event("activity", records.activity, 3)
+    ),
+    EventType("body", "weigh-ins and resting heart rate", _data_event("body", records.body, 3)),
+    EventType(
+        "daily", "daily totals with a heart-rate series", _data_event("daily", records.daily, 3)
+    ),
+    EventType(
+        "sleep", "nights with sleep stages and heart rate", _data_event("sleep", records.sleep, 2)
+    ),
+    EventType(
+        "nutrition", "logged meals and totals", _data_event("nutrition", records.nutrition, 2)
+    ),
+    EventType(
+        "menstruation", "cycle tracking days", _data_event("menstruation", records.menstruation, 2)
+    ),
     EventType("athlete", "the user's profile (an athlete object, no data array)", _athlete),
     EventType("planned_workout", "structured workouts planned ahead", _planned_workout),
     EventType(
         "hormone",
         "hormone test readings (2026 type)",
-        _data_event("hormone", _hormone, 3),
+        _data_event("hormone", records.hormone, 3),
     ),
     EventType(
         "health_observation",
         "point observations such as blood glucose (2026 type; fields illustrative)",
-        _data_event("health_observation", _observation, 3),
+        _data_event("health_observation", records.observation, 3),
     ),
     EventType(
         "lab_report.completed",
@@ -743,10 +374,10 @@ def build(
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     provider = options.provider or _FIXED_PROVIDER.get(event_type.name) or rng.choice(PROVIDERS)
-    ctx = _Ctx(
+    ctx = Context(
         rng=rng,
         now=now,
-        tz=timezone(timedelta(hours=rng.choice(_OFFSETS))),
+        tz=timezone(timedelta(hours=rng.choice(OFFSETS))),
         provider=provider.upper(),
         user_id=options.user_id or str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         reference_id=options.reference_id or f"user-{rng.randint(1000, 9999)}@example.com",
