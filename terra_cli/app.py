@@ -45,6 +45,7 @@ class LazyGroup(TyperGroup):
                 self.commands.setdefault(name, command)
         return self.commands.get(cmd_name)
 
+
 app = typer.Typer(
     cls=LazyGroup,
     name="terra",

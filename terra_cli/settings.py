@@ -292,7 +292,7 @@ class ConfigFile:
     def _check_shape(self) -> None:
         bad = InputError(
             f"{self.path} has an unexpected layout.",
-            hint="Expected active_profile = \"NAME\" and [profiles.NAME] tables of strings.",
+            hint='Expected active_profile = "NAME" and [profiles.NAME] tables of strings.',
         )
         active = self.data.get("active_profile", DEFAULT_PROFILE)
         profiles = self.data.get("profiles", {})

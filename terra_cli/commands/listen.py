@@ -5,13 +5,13 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.errors import AuthError, ExitCode, InputError, NetworkError
+from terra_cli.errors import ExitCode, InputError
 from terra_cli.render import listen as show
 from terra_cli.settings import Settings
 from terra_cli.webhooks.events import KNOWN_TYPES, Event
@@ -25,6 +25,9 @@ from terra_cli.webhooks.forward import (
 from terra_cli.webhooks.receiver import DEFAULT_PATH, MIB, ReceiverConfig
 from terra_cli.webhooks.session import ListenSession
 from terra_cli.webhooks.store import EventStore
+
+if TYPE_CHECKING:
+    from terra_cli.tunnel import Authtoken, TunnelSession
 
 
 def register(app: typer.Typer) -> None:
@@ -100,8 +103,7 @@ def listen(
 ) -> None:
     """Receive Terra webhooks: a local URL (and a public one), each event shown live."""
     settings = load_settings(ctx, ngrok_domain=domain, ngrok_region=region)
-    if not no_tunnel:
-        _require_authtoken(settings)
+    token = None if no_tunnel else _require_authtoken(settings)
     types = _parse_types(events)
     secret = settings.get("signing-secret")
     store = None if no_save else EventStore.default()
@@ -123,21 +125,24 @@ def listen(
     )
     session.start()
     _install_signal_handlers(session)
-    tunnel: Any = None
+    tunnel: TunnelSession | None = None
     try:
         if forwarder is not None:
             _check_no_loop(session, forwarder)
         public_url = None
-        if not no_tunnel:
-            tunnel = _open_tunnel(settings, session.receiver.port)
-            public_url = str(tunnel.public_url).rstrip("/") + config.path
+        if token is not None:
+            tunnel = _open_tunnel(settings, token, session, config, json_out)
+            public_url = tunnel.public_url.rstrip("/") + config.path if tunnel else None
         url = session.receiver.url
         log_dir = str(store.root) if store else None
-        show.banner(url, public_url, bool(secret), strict, log_dir)
-        if forwarder is not None:
-            render.info(f"Forwarding each event to {forwarder.url} (timeout {forward_timeout:g} s)")
-        if json_out:
-            show.ready_json(url, public_url, host, session.receiver.port, config.path)
+        if token is None or tunnel is not None:  # not when Ctrl-C came during the tunnel start
+            show.banner(url, public_url, bool(secret), strict, log_dir)
+            if forwarder is not None:
+                render.info(
+                    f"Forwarding each event to {forwarder.url} (timeout {forward_timeout:g} s)"
+                )
+            if json_out:
+                show.ready_json(url, public_url, host, session.receiver.port, config.path)
         outcome = session.run(timeout=timeout, should_stop=show.stdout_closed)
     finally:
         session.close(grace=0.5)
@@ -155,6 +160,8 @@ def listen(
     )
     if outcome.reason == "failure" and session.receiver.failure is not None:
         raise session.receiver.failure
+    if tunnel is not None and tunnel.error is not None:
+        raise tunnel.error  # the tunnel died and could not be restarted: exit 8
     if outcome.reason in ("max-events", "timeout"):
         complete = max_events is None or outcome.events >= max_events
         if not complete or outcome.failed:
@@ -195,28 +202,53 @@ def _with_forward_hints(
     return wrapped
 
 
-def _require_authtoken(settings: Settings) -> str:
-    """The ngrok authtoken, or exit 2 naming both ways forward."""
-    token = settings.get("ngrok-authtoken")
-    if token:
+def _require_authtoken(settings: Settings) -> Authtoken:
+    """The ngrok authtoken (the user's own ngrok config counts), or exit 2 naming both fixes."""
+    from terra_cli.tunnel import missing_authtoken_error, resolve_authtoken
+
+    token = resolve_authtoken(settings)
+    if token.value:
         return token
-    raise AuthError(
-        "No ngrok authtoken is configured, so no public tunnel can be opened.",
-        hint="Run 'terra config set ngrok-authtoken' (or set NGROK_AUTHTOKEN), "
-        "or listen locally with --no-tunnel.",
-    )
+    raise missing_authtoken_error()
 
 
-def _open_tunnel(settings: Settings, port: int) -> Any:
-    """Open the public tunnel to `port`: the one call into terra_cli.tunnel.open_tunnel.
+def _open_tunnel(
+    settings: Settings,
+    token: Authtoken,
+    session: ListenSession,
+    config: ReceiverConfig,
+    json_out: bool,
+) -> TunnelSession | None:
+    """Open the public tunnel to the receiver: the one call into terra_cli.tunnel.open_tunnel.
 
-    The result has `public_url` and `close()`. Until the tunnel lands in this
-    build, it says so as a network error.
+    A spinner runs while the agent starts; restarts are announced as they
+    happen; when the tunnel gives up, the run stops and listen exits 8.
+    None when Ctrl-C/SIGTERM arrived during the start.
     """
-    raise NetworkError(
-        "The ngrok tunnel is not available in this build.",
-        hint="Listen locally with --no-tunnel.",
-    )
+    from terra_cli.render.tunnel import TunnelView
+    from terra_cli.tunnel import Failed, StartCanceled, TunnelStatus, open_tunnel
+
+    view = TunnelView(config.path, json_mode=json_out)
+
+    def on_status(status: TunnelStatus) -> None:
+        view(status)
+        if isinstance(status, Failed):
+            session.request_stop("tunnel-failed")
+
+    with view.starting():
+        try:
+            return open_tunnel(
+                session.receiver.port,
+                authtoken=token,
+                ngrok_path=settings.get("ngrok-path"),
+                domain=settings.get("ngrok-domain"),
+                region=settings.get("ngrok-region"),
+                on_status=on_status,
+                host=config.host,
+                cancelled=lambda: bool(session.outcome.reason),
+            )
+        except StartCanceled:
+            return None
 
 
 def _parse_types(raw: str | None) -> frozenset[str] | None:
@@ -245,10 +277,12 @@ def _line_sink(full: bool) -> Callable[[list[Event]], None]:
 
 
 def _install_signal_handlers(session: ListenSession) -> None:
-    """Ctrl-C and SIGTERM end the run cleanly (exit 0) instead of raising."""
+    """Ctrl-C, SIGTERM and SIGHUP end the run cleanly (exit 0) instead of raising."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         session.request_stop("stopped")
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    if hasattr(signal, "SIGHUP"):  # the terminal went away: stop the same clean way
+        signal.signal(signal.SIGHUP, handler)

@@ -192,7 +192,10 @@ def banner(
     info(f"  Local URL:   {url}")
     if public_url:
         info(f"  Public URL:  {_paint(public_url, STYLES['bold'], color)}")
-        info("               paste it in Terra's dashboard: Connections -> Destinations")
+        info(
+            "               in Terra's dashboard: Connections -> Destinations -> Webhook: "
+            "paste it and save"
+        )
     else:
         info("  Public URL:  none (--no-tunnel)")
     if secret_set:
@@ -239,6 +242,7 @@ def summary(
             "timeout": "reached --timeout",
             "stdout-closed": "stdout closed",
             "failure": "failed",
+            "tunnel-failed": "the ngrok tunnel failed",
             "stopped": "interrupted",
         }.get(reason, "stopped")
         noun = "event" if events == 1 else "events"

@@ -43,8 +43,15 @@ def test_show_json_and_reveal(home: Home) -> None:
     assert doc["values"]["api-url"] == {"value": "https://api.tryterra.co/v2", "source": "default"}
     assert doc["values"]["signing-secret"] == {"value": None, "source": None}
     assert set(doc["values"]) == {
-        "dev-id", "api-key", "signing-secret", "ngrok-authtoken", "api-url",
-        "access-url", "ngrok-path", "ngrok-domain", "ngrok-region",
+        "dev-id",
+        "api-key",
+        "signing-secret",
+        "ngrok-authtoken",
+        "api-url",
+        "access-url",
+        "ngrok-path",
+        "ngrok-domain",
+        "ngrok-region",
     }
     revealed = json.loads(home.run("config", "show", "--json", "--reveal").stdout)
     assert revealed["values"]["dev-id"]["value"] == DEV_ID
@@ -159,8 +166,14 @@ def test_unset_removes_value(home: Home) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("nope",), ("config", "frobnicate"), ("config", "show", "--bogus"), ("--bogus",),
-     ("config", "get"), ("config", "get", "dev-id", "extra")],
+    [
+        ("nope",),
+        ("config", "frobnicate"),
+        ("config", "show", "--bogus"),
+        ("--bogus",),
+        ("config", "get"),
+        ("config", "get", "dev-id", "extra"),
+    ],
 )
 def test_usage_errors_exit_4(home: Home, args: tuple[str, ...]) -> None:
     r = home.run(*args)
@@ -208,13 +221,19 @@ def test_version_and_module_entry(home: Home) -> None:
     assert r.code == 0
     assert r.stdout.startswith("terra-cli ") and r.stderr == ""
     m = subprocess.run(
-        [sys.executable, "-m", "terra_cli", "--version"], capture_output=True, text=True,
-        env=home.env, check=False,
+        [sys.executable, "-m", "terra_cli", "--version"],
+        capture_output=True,
+        text=True,
+        env=home.env,
+        check=False,
     )
     assert m.stdout == r.stdout
     alias = subprocess.run(
         [str(__import__("pathlib").Path(sys.executable).parent / "terra-cli"), "--version"],
-        capture_output=True, text=True, env=home.env, check=False,
+        capture_output=True,
+        text=True,
+        env=home.env,
+        check=False,
     )
     assert alias.stdout == r.stdout
 

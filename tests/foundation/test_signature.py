@@ -26,17 +26,37 @@ DEAUTH = (
 )
 
 VECTORS = [
-    (OURS, 1723808700, HEALTHCHECK,
-     "4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817"),
-    (OURS, 1723808701, HEALTHCHECK,
-     "86f177fa66133aa1ef018700a6d6240b86b898feeded2159bbea5140f8ea96ed"),
-    (OURS, 1723808700, HEALTHCHECK + b"\n",
-     "73f48cbb2c90be44e546d6942f4716d34ba54e032715ae047bdc73886f5ac6bd"),
-    ("66142e0c2960f788b19830807d4aa25cfd27a610ec65fd36", 1669742999, DEAUTH,
-     "c885ce58891b69ab5b6c8fc7536544f4f515f2e22ec811152849295b3d995c93"),
+    (
+        OURS,
+        1723808700,
+        HEALTHCHECK,
+        "4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+    ),
+    (
+        OURS,
+        1723808701,
+        HEALTHCHECK,
+        "86f177fa66133aa1ef018700a6d6240b86b898feeded2159bbea5140f8ea96ed",
+    ),
+    (
+        OURS,
+        1723808700,
+        HEALTHCHECK + b"\n",
+        "73f48cbb2c90be44e546d6942f4716d34ba54e032715ae047bdc73886f5ac6bd",
+    ),
+    (
+        "66142e0c2960f788b19830807d4aa25cfd27a610ec65fd36",
+        1669742999,
+        DEAUTH,
+        "c885ce58891b69ab5b6c8fc7536544f4f515f2e22ec811152849295b3d995c93",
+    ),
     ("secret", 10, b"b", "ad2da523c6d08e6ba4d8c36d86d5ca1f31f26992aabde11659556ced1d96509b"),
-    ("foo", 12345678, b"{'bar':'baz'}",
-     "599aa529690b885a43f184327c582375068d70705b7a471af15e10682c6f5313"),
+    (
+        "foo",
+        12345678,
+        b"{'bar':'baz'}",
+        "599aa529690b885a43f184327c582375068d70705b7a471af15e10682c6f5313",
+    ),
 ]
 
 
@@ -75,18 +95,42 @@ def test_only_v0_is_never_accepted() -> None:
         ("", 1723808700, OURS, Verdict.UNSIGNED),
         ("garbage", 1723808700, OURS, Verdict.BAD),
         ("t=1723808700", 1723808700, OURS, Verdict.BAD),
-        ("v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817", 1723808700,
-         OURS, Verdict.BAD),
-        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
-         1723808700 + 301, OURS, Verdict.STALE),
-        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
-         1723808700 - 301, OURS, Verdict.STALE),
-        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
-         1723808700 + 300, OURS, Verdict.OK),
-        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
-         1723808700, None, Verdict.UNCHECKED),
-        ("t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
-         1723808700, "other-secret", Verdict.BAD),
+        (
+            "v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+            1723808700,
+            OURS,
+            Verdict.BAD,
+        ),
+        (
+            "t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+            1723808700 + 301,
+            OURS,
+            Verdict.STALE,
+        ),
+        (
+            "t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+            1723808700 - 301,
+            OURS,
+            Verdict.STALE,
+        ),
+        (
+            "t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+            1723808700 + 300,
+            OURS,
+            Verdict.OK,
+        ),
+        (
+            "t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+            1723808700,
+            None,
+            Verdict.UNCHECKED,
+        ),
+        (
+            "t=1723808700,v1=4ce5725fbe0b8abb40116036a3f7df0c36f62fe50af7740ce7cbd90396f5a817",
+            1723808700,
+            "other-secret",
+            Verdict.BAD,
+        ),
     ],
 )
 def test_verdicts(header: str | None, now: int, secret: str | None, expected: Verdict) -> None:
@@ -111,6 +155,7 @@ def test_find_header_either_name_any_case() -> None:
 
 
 # Properties: the parser and verifier never raise, and signing round-trips.
+
 
 @settings(max_examples=300)
 @given(header=st.text(), body=st.binary(max_size=256), secret=st.one_of(st.none(), st.text()))
