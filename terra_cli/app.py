@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "data": "terra_cli.commands.data",
     "doctor": "terra_cli.commands.doctor",
     "listen": "terra_cli.commands.listen",
+    "trigger": "terra_cli.commands.trigger",
+    "events": "terra_cli.commands.events",
 }
 
 

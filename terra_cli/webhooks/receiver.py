@@ -82,6 +82,7 @@ class ForwardOutcome:
     body: bytes
     latency_ms: float
     error: str | None
+    hint: str | None = None  # the likely cause when the app could not be reached
 
 
 class Forwarder(Protocol):
@@ -270,7 +271,8 @@ class Receiver:
                         {
                             "error": f"your app at {outcome.url} could not be reached",
                             "detail": outcome.error,
-                            "hint": "start the app, or check the --forward-to URL",
+                            "hint": outcome.hint
+                            or "start the app, or check the --forward-to URL",
                             "id": event_id,
                         }
                     )
