@@ -109,7 +109,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         render.error(exc.message, exc.hint)
         return exc.exit_code
     except typer.TyperException as exc:
-        ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError":
             # Building this exception already rendered the help (rich prints it
             # directly); plain help comes back as the message instead.
