@@ -9,10 +9,10 @@ import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.errors import AuthError, NetworkError, RemoteError
+from terra_cli.errors import AuthError
 from terra_cli.render import events as show
 from terra_cli.webhooks.events import summarize
-from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, check_url, describe
+from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, check_url, raise_for_delivery
 from terra_cli.webhooks.replay import recorded_headers, replay
 from terra_cli.webhooks.store import EventStore, record_body
 from terra_cli.webhooks.trigger import DEFAULT_TARGET
@@ -155,16 +155,6 @@ def replay_(
                 "response_body": result.body.decode("utf-8", "replace"),
             }
         )
-    if result.error is not None:
-        hint = result.hint
-        if result.error == "refused" and result.url == DEFAULT_TARGET:
-            hint = (
-                "Start a listener with 'terra listen --no-tunnel', or send the event to your "
-                "app with --to URL."
-            )
-        raise NetworkError(describe(result.error, result.url, timeout), hint=hint)
-    if not result.ok:
-        raise RemoteError(
-            f"{result.url} answered {result.status}.",
-            hint="Check your app's log for this request; replay it again once fixed.",
-        )
+    raise_for_delivery(
+        result, timeout, listener_url=DEFAULT_TARGET, retry_advice="replay it again once fixed."
+    )

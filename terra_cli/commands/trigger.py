@@ -12,10 +12,15 @@ import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.errors import AuthError, NetworkError, RemoteError, UsageError
+from terra_cli.errors import AuthError, UsageError
 from terra_cli.render import events as show
 from terra_cli.webhooks import samples
-from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, Delivery, check_url, describe
+from terra_cli.webhooks.forward import (
+    DEFAULT_TIMEOUT,
+    Delivery,
+    check_url,
+    raise_for_delivery,
+)
 from terra_cli.webhooks.trigger import DEFAULT_TARGET, Outgoing, compose, send
 
 _SIGNING_HINT = (
@@ -165,17 +170,10 @@ def _report(
         )
     elif result.status is not None:
         render.result(event.reference)
-    if result.error is not None:
-        hint = result.hint
-        if result.error == "refused" and result.url == DEFAULT_TARGET:
-            hint = (
-                "Start a listener in another terminal with 'terra listen --no-tunnel', "
-                "or send to your app with --to URL."
-            )
-        raise NetworkError(describe(result.error, result.url, timeout), hint=hint)
-    if not result.ok:
-        raise RemoteError(
-            f"{result.url} answered {result.status}.",
-            hint="Check your app's log for this request; re-send it with the same command "
-            "once fixed (add --json to see the answer body).",
-        )
+    raise_for_delivery(
+        result,
+        timeout,
+        listener_url=DEFAULT_TARGET,
+        retry_advice="re-send it with the same command once fixed (add --json to see the "
+        "answer body).",
+    )

@@ -18,30 +18,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from terra_cli.errors import InputError
+from terra_cli.errors import InputError, NetworkError, RemoteError
+from terra_cli.webhooks.headers import HOP_BY_HOP
 
 if TYPE_CHECKING:
     from terra_cli.webhooks.receiver import ForwardOutcome
 
 DEFAULT_TIMEOUT = 8.0  # seconds; Terra's delivery window is roughly 8 s
 
-# RFC 9110 §7.6.1 hop-by-hop fields, plus those the client library must set itself.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
+# Never copied onto an outgoing request: hop-by-hop fields, plus the ones the
+# HTTP client must compute itself for the new connection.
+SKIPPED_HEADERS = HOP_BY_HOP | {"host", "content-length"}
 
 ErrorKind = Literal["refused", "timeout", "dns", "tls", "reset", "protocol", "unreachable"]
 
@@ -101,7 +88,7 @@ def outgoing_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]
         if name.lower() == "connection"
         for token in value.split(",")
     }
-    return [(k, v) for k, v in pairs if k.lower() not in HOP_BY_HOP and k.lower() not in named]
+    return [(k, v) for k, v in pairs if k.lower() not in SKIPPED_HEADERS and k.lower() not in named]
 
 
 def _raw(text: str) -> bytes:
@@ -296,3 +283,22 @@ class AppForwarder:
         target_port = parts.port or (443 if parts.scheme == "https" else 80)
         listening = {host.lower(), *_LOOPBACK} if host.lower() in _LOOPBACK | {""} else {host}
         return target_port == port and target in listening
+
+
+def raise_for_delivery(
+    result: Delivery, timeout: float, *, listener_url: str, retry_advice: str
+) -> None:
+    """Turn a failed delivery into the contract's error: 8 unreachable, 1 for a non-2xx."""
+    if result.error is not None:
+        hint = result.hint
+        if result.error == "refused" and result.url == listener_url:
+            hint = (
+                "Start a listener in another terminal with 'terra listen --no-tunnel', "
+                "or send to your app with --to URL."
+            )
+        raise NetworkError(describe(result.error, result.url, timeout), hint=hint)
+    if not result.ok:
+        raise RemoteError(
+            f"{result.url} answered {result.status}.",
+            hint=f"Check your app's log for this request; {retry_advice}",
+        )

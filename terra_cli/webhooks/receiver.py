@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from terra_cli.errors import LocalResourceError, TerraError
 from terra_cli.webhooks.events import Delivery, ForwardInfo, human_size
+from terra_cli.webhooks.headers import HOP_BY_HOP
 from terra_cli.webhooks.signature import DEFAULT_TOLERANCE, Verdict, verify
 from terra_cli.webhooks.store import EventStore, new_event_id, record_from, utc_now_iso
 
@@ -39,20 +40,6 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 DEFAULT_MAX_BODY = 100 * MIB
 DEFAULT_PATH = "/consumeTerraWebhook"
-# Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy in either direction.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 MAX_HEAD = 64 * 1024  # request line and headers together
 MAX_HEADERS = 100
 _REASONS = {
