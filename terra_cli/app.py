@@ -26,12 +26,14 @@ from terra_cli.errors import ExitCode, TerraError
 COMMANDS: dict[str, str] = {
     "config": "terra_cli.commands.config",
     "widget": "terra_cli.commands.widget",
-    "auth": "terra_cli.commands.auth",
+    "listen": "terra_cli.commands.listen",
+    "trigger": "terra_cli.commands.trigger",
+    "events": "terra_cli.commands.events",
     "integrations": "terra_cli.commands.integrations",
     "users": "terra_cli.commands.users",
     "data": "terra_cli.commands.data",
+    "auth": "terra_cli.commands.auth",
     "doctor": "terra_cli.commands.doctor",
-    "listen": "terra_cli.commands.listen",
 }
 
 
@@ -107,9 +109,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         render.error(exc.message, exc.hint)
         return exc.exit_code
     except typer.TyperException as exc:
-        ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            render.result(ctx.get_help())
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # Building this exception already rendered the help (rich prints it
+            # directly); plain help comes back as the message instead.
+            text = exc.format_message()
+            if text.strip():
+                render.result(text)
             return ExitCode.OK
         if exc.exit_code == 2:
             render.error(exc.format_message(), _usage_hint(exc))

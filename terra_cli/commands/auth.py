@@ -8,6 +8,12 @@ import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
+from terra_cli.commands.options import (
+    FailureUrlOption,
+    LanguageOption,
+    RefOption,
+    SuccessUrlOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -17,27 +23,10 @@ def register(app: typer.Typer) -> None:
 def auth(
     ctx: typer.Context,
     provider: Annotated[str, typer.Argument(help="Provider slug, e.g. FITBIT or GARMIN.")],
-    ref: Annotated[
-        str | None,
-        typer.Option(
-            "--ref", help="Your id for the end user (Terra's reference_id).", show_default=False
-        ),
-    ] = None,
-    language: Annotated[
-        str | None, typer.Option("--language", help="Language code, e.g. en.", show_default=False)
-    ] = None,
-    success_url: Annotated[
-        str | None,
-        typer.Option(
-            "--success-url", help="Where the user lands after connecting.", show_default=False
-        ),
-    ] = None,
-    failure_url: Annotated[
-        str | None,
-        typer.Option(
-            "--failure-url", help="Where the user lands when it fails.", show_default=False
-        ),
-    ] = None,
+    ref: RefOption = None,
+    language: LanguageOption = None,
+    success_url: SuccessUrlOption = None,
+    failure_url: FailureUrlOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Print PROVIDER's auth URL alone on stdout (Terra's authenticateUser)."""

@@ -5,16 +5,24 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
+from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.errors import ExitCode
+from terra_cli.errors import ExitCode, InputError
 from terra_cli.lifecycle import ParentWatch, hangup_ignored
 from terra_cli.render import listen as show
 from terra_cli.settings import Settings
 from terra_cli.webhooks.events import KNOWN_TYPES, Event
+from terra_cli.webhooks.forward import (
+    DEFAULT_TIMEOUT,
+    AppForwarder,
+    ErrorKind,
+    describe,
+    failure_hint,
+)
 from terra_cli.webhooks.receiver import DEFAULT_PATH, MIB, ReceiverConfig
 from terra_cli.webhooks.session import ListenSession
 from terra_cli.webhooks.store import EventStore
@@ -66,6 +74,25 @@ def listen(
     max_body: Annotated[
         float, typer.Option(help="Largest body accepted, in MiB (413 beyond).", min=0.001)
     ] = 100,
+    forward_to: Annotated[
+        str | None,
+        typer.Option(
+            "--forward-to",
+            metavar="URL",
+            help="Also send each event, byte-exact, to your app at URL; the sender gets "
+            "the app's status back (502 when it cannot be reached).",
+            show_default=False,
+        ),
+    ] = None,
+    forward_timeout: Annotated[
+        float,
+        typer.Option(
+            "--forward-timeout",
+            metavar="SECONDS",
+            help="Seconds to wait for your app (Terra waits about 8).",
+            min=0.1,
+        ),
+    ] = DEFAULT_TIMEOUT,
     max_events: Annotated[
         int | None,
         typer.Option(help="Stop after N requests (exit 1 if any failed its check).", min=1),
@@ -91,8 +118,13 @@ def listen(
         strict=strict,
         max_body=max(1, int(max_body * MIB)),
     )
+    forwarder = AppForwarder(forward_to, forward_timeout) if forward_to else None
     sink = show.events_json if json_out else _line_sink(full)
-    session = ListenSession(config, store, sink, keep_body=full, types=types, max_events=max_events)
+    if forwarder is not None:
+        sink = _with_forward_hints(sink, forward_timeout)
+    session = ListenSession(
+        config, store, sink, forwarder, keep_body=full, types=types, max_events=max_events
+    )
     session.start()
     _install_signal_handlers(session)
 
@@ -104,6 +136,8 @@ def listen(
 
     tunnel: TunnelSession | None = None
     try:
+        if forwarder is not None:
+            _check_no_loop(session, forwarder)
         public_url = None
         if token is not None:
             tunnel = _open_tunnel(settings, token, session, config, json_out)
@@ -112,6 +146,10 @@ def listen(
         log_dir = str(store.root) if store else None
         if token is None or tunnel is not None:  # not when Ctrl-C came during the tunnel start
             show.banner(url, public_url, bool(secret), strict, log_dir)
+            if forwarder is not None:
+                render.info(
+                    f"Forwarding each event to {forwarder.url} (timeout {forward_timeout:g} s)"
+                )
             if json_out:
                 show.ready_json(url, public_url, host, session.receiver.port, config.path)
         outcome = session.run(timeout=timeout, should_stop=should_stop)
@@ -138,6 +176,40 @@ def listen(
         complete = max_events is None or outcome.events >= max_events
         if not complete or outcome.failed:
             raise typer.Exit(ExitCode.REMOTE)
+
+
+def _check_no_loop(session: ListenSession, forwarder: AppForwarder) -> None:
+    """Refuse --forward-to the listener itself: every event would come back forever."""
+    if forwarder.points_at(session.receiver.config.host, session.receiver.port):
+        raise InputError(
+            f"--forward-to {forwarder.url} points at this listener itself.",
+            hint="Give your app's URL, e.g. --forward-to http://127.0.0.1:3000/webhooks/terra.",
+        )
+
+
+def _with_forward_hints(
+    sink: Callable[[list[Event]], None], timeout: float
+) -> Callable[[list[Event]], None]:
+    """Pass events on to `sink`; on the first unreachable forward, say why on stderr."""
+    warned = False
+
+    def wrapped(events: list[Event]) -> None:
+        nonlocal warned
+        sink(events)
+        if warned:
+            return
+        for event in events:
+            fwd = event.forward
+            if fwd is not None and fwd.status is None and fwd.error:
+                warned = True
+                kind = cast(ErrorKind, fwd.error)
+                render.warn(
+                    f"{describe(kind, fwd.url, timeout)} {failure_hint(fwd.url, kind, timeout)} "
+                    "The sender was answered 502."
+                )
+                return
+
+    return wrapped
 
 
 def _require_authtoken(settings: Settings) -> Authtoken:

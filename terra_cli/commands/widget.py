@@ -9,6 +9,12 @@ import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
+from terra_cli.commands.options import (
+    FailureUrlOption,
+    LanguageOption,
+    RefOption,
+    SuccessUrlOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -17,12 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def widget(
     ctx: typer.Context,
-    ref: Annotated[
-        str | None,
-        typer.Option(
-            "--ref", help="Your id for the end user (Terra's reference_id).", show_default=False
-        ),
-    ] = None,
+    ref: RefOption = None,
     providers: Annotated[
         str | None,
         typer.Option(
@@ -32,22 +33,9 @@ def widget(
             show_default=False,
         ),
     ] = None,
-    language: Annotated[
-        str | None,
-        typer.Option("--language", help="Widget language code, e.g. en.", show_default=False),
-    ] = None,
-    success_url: Annotated[
-        str | None,
-        typer.Option(
-            "--success-url", help="Where the user lands after connecting.", show_default=False
-        ),
-    ] = None,
-    failure_url: Annotated[
-        str | None,
-        typer.Option(
-            "--failure-url", help="Where the user lands when it fails.", show_default=False
-        ),
-    ] = None,
+    language: LanguageOption = None,
+    success_url: SuccessUrlOption = None,
+    failure_url: FailureUrlOption = None,
     avengers_app: Annotated[
         bool,
         typer.Option(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from terra_cli.errors import LocalResourceError, TerraError
 from terra_cli.webhooks.events import Delivery, ForwardInfo, human_size
+from terra_cli.webhooks.headers import HOP_BY_HOP
 from terra_cli.webhooks.signature import DEFAULT_TOLERANCE, Verdict, verify
 from terra_cli.webhooks.store import EventStore, new_event_id, record_from, utc_now_iso
 
@@ -40,20 +41,6 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 DEFAULT_MAX_BODY = 100 * MIB
 DEFAULT_PATH = "/consumeTerraWebhook"
-# Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy in either direction.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 MAX_HEAD = 64 * 1024  # request line and headers together
 # File descriptors kept free for everything but client connections (the event
 # log, forwarding sockets, the tunnel agent's pipes): connections are capped at
@@ -91,6 +78,7 @@ class ForwardOutcome:
     body: bytes
     latency_ms: float
     error: str | None
+    hint: str | None = None  # the likely cause when the app could not be reached
 
 
 class Forwarder(Protocol):
@@ -284,7 +272,8 @@ class Receiver:
                         {
                             "error": f"your app at {outcome.url} could not be reached",
                             "detail": outcome.error,
-                            "hint": "start the app, or check the --forward-to URL",
+                            "hint": outcome.hint
+                            or "start the app, or check the --forward-to URL",
                             "id": event_id,
                         }
                     )

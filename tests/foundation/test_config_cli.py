@@ -245,3 +245,11 @@ def test_no_color_anywhere_when_piped_and_forced_when_asked(home: Home) -> None:
     assert "\x1b[" in forced.stderr
     both = home.run("config", "get", "dev-id", env={"FORCE_COLOR": "1", "NO_COLOR": ""})
     assert "\x1b[" not in both.stderr
+
+
+@pytest.mark.parametrize("args", [(), ("config",), ("events",), ("users",)])
+def test_group_without_subcommand_prints_help_once(home: Home, args: tuple[str, ...]) -> None:
+    r = home.run(*args)
+    assert r.code == 0
+    assert r.stdout.count("Usage:") == 1
+    assert "Error" not in r.stderr

@@ -1,0 +1,160 @@
+"""`terra events`: list, inspect and replay what `terra listen` logged."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from terra_cli import render
+from terra_cli.commands import load_settings
+from terra_cli.errors import AuthError
+from terra_cli.render import events as show
+from terra_cli.webhooks.events import summarize
+from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, check_url, raise_for_delivery
+from terra_cli.webhooks.replay import recorded_headers, replay
+from terra_cli.webhooks.store import EventStore, record_body
+from terra_cli.webhooks.trigger import DEFAULT_TARGET
+
+events_app = typer.Typer(
+    help="List, inspect and replay the events 'terra listen' saved.",
+    no_args_is_help=True,
+)
+
+IdArg = Annotated[
+    str,
+    typer.Argument(metavar="ID", help="Event id (or a unique prefix) from 'terra events list'."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `terra events` group to the root app."""
+    app.add_typer(events_app, name="events")
+
+
+@events_app.command("list")
+def list_(
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="Show at most N events.", min=1)
+    ] = 20,
+    event_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help="Only events of this type (e.g. activity).",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="A JSON array of event-log objects, newest first.")
+    ] = False,
+) -> None:
+    """The newest events in the log."""
+    store = EventStore.default()
+    wanted = event_type.strip().lower() if event_type else None
+    picked: list[tuple[dict[str, Any], Any]] = []
+    for record in store.iter_records(newest_first=True):
+        summary = summarize(record_body(record), recorded_headers(record))
+        if wanted is not None and (summary.type or "").lower() != wanted:
+            continue
+        picked.append((record, summary))
+        if len(picked) >= limit:
+            break
+    if json_out:
+        render.result_json([record for record, _ in picked])
+        return
+    if not picked:
+        where = f" of type '{wanted}'" if wanted else ""
+        render.info(
+            f"No events{where} in {store.root}. Run 'terra listen --no-tunnel' and, in "
+            "another terminal, 'terra trigger activity'."
+        )
+        return
+    show.event_table(picked)
+
+
+@events_app.command("show")
+def show_(
+    event_id: IdArg,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Print the stored body bytes exactly, nothing else.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the log record as JSON.")] = False,
+) -> None:
+    """One event: summary, headers, pretty body and charts of its series."""
+    record = EventStore.default().find(event_id)
+    body = record_body(record)
+    if raw:
+        show.raw_bytes(body)
+        return
+    if json_out:
+        render.result_json(record)
+        return
+    headers = recorded_headers(record)
+    show.event_view(record, summarize(body, headers), body, headers)
+
+
+@events_app.command("replay")
+def replay_(
+    ctx: typer.Context,
+    event_id: IdArg,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", metavar="URL", help="Where to send it: a listener or your app's webhook URL."
+        ),
+    ] = DEFAULT_TARGET,
+    original_signature: Annotated[
+        bool,
+        typer.Option(
+            "--original-signature",
+            help="Keep the recorded signature header instead of signing afresh.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="Seconds to wait for the answer.", min=0.1
+        ),
+    ] = DEFAULT_TIMEOUT,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the delivery result as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Send a logged event again: same bytes and headers, a fresh signature by default."""
+    url = check_url(to)
+    record = EventStore.default().find(event_id)
+    body = record_body(record)
+    secret = None
+    if not original_signature:
+        settings = load_settings(ctx)
+        secret = settings.get("signing-secret")
+        if not secret:
+            raise AuthError(
+                f"No signing-secret is configured (profile '{settings.profile}'), so the "
+                "replay cannot be signed afresh.",
+                hint="Run 'terra config set signing-secret' or set TERRA_SIGNING_SECRET, "
+                "or pass --original-signature to send the recorded header.",
+            )
+    result = replay(record, body, url, secret, int(time.time()), timeout)
+    summary = summarize(body, recorded_headers(record))
+    show.delivery(f"replay of {record.get('id')}", len(body), summary.records, result)
+    if json_out:
+        render.result_json(
+            {
+                "id": record.get("id"),
+                "type": summary.type,
+                "url": result.url,
+                "status": result.status,
+                "latency_ms": round(result.latency_ms, 1),
+                "error": result.error,
+                "resigned": secret is not None,
+                "size": len(body),
+                "response_body": result.body.decode("utf-8", "replace"),
+            }
+        )
+    raise_for_delivery(
+        result, timeout, listener_url=DEFAULT_TARGET, retry_advice="replay it again once fixed."
+    )

@@ -1,0 +1,70 @@
+"""Pure parts: charts drawn from series, and the headers trigger and replay send."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from terra_cli.render.events import hypnogram_chart, series_charts, sparkline
+from terra_cli.webhooks import samples
+from terra_cli.webhooks.outgoing import event_headers, resigned
+from terra_cli.webhooks.replay import replay_headers
+from tests.trigger.conftest import independent_verify
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+
+def test_sparkline_scales_between_min_and_max() -> None:
+    assert sparkline([60, 90, 120]) == "▁▅█"
+    assert sparkline([70, 70]) == "▁▁"
+    assert sparkline([]) == ""
+    assert len(sparkline(list(range(500)), width=40)) == 40
+
+
+def test_hypnogram_has_one_row_per_stage_and_one_mark_per_slice() -> None:
+    rows = hypnogram_chart([1, 4, 5, 5, 6, 4, 1])
+    assert [r.split("│")[0].strip() for r in rows] == ["awake", "REM", "light", "deep"]
+    marks = [r.split("│")[1] for r in rows]
+    assert marks[0] == "█     █" and marks[3] == "  ██   "
+    assert all(len(m) == 7 for m in marks)
+    # each time slice is marked in exactly one row
+    assert all(sum(m[i] == "█" for m in marks) == 1 for i in range(7))
+
+
+def test_series_charts_for_sample_payloads() -> None:
+    sleep = series_charts(samples.build("sleep", NOW, seed=2))
+    assert sum("heart rate" in line for line in sleep) == 2
+    assert sum("sleep stages" in line for line in sleep) == 2
+    body = series_charts(samples.build("body", NOW, seed=2))  # heart rate under heart_data
+    assert sum("heart rate" in line for line in body) == 3
+    assert series_charts(samples.build("deauth", NOW, seed=2)) == []
+    assert series_charts({"data": ["odd", {"heart_rate_data": 5}]}) == []
+    bare = samples.build("activity", NOW, seed=2, options=samples.SampleOptions(samples=False))
+    assert series_charts(bare) == []
+
+
+def test_event_headers_sign_the_exact_body() -> None:
+    headers = dict(event_headers(b'{"a": 1}', "s3cret-value-1234", 1700000000, "ref-1"))
+    assert headers["Content-Type"] == "application/json"
+    assert headers["terra-reference"] == "ref-1"
+    t, ok = independent_verify(headers["terra-signature"], b'{"a": 1}', "s3cret-value-1234")
+    assert ok and t == 1700000000
+    assert "terra-signature" not in dict(event_headers(b"{}", None, 1, "r"))
+
+
+def test_resigned_replaces_in_place_and_keeps_the_name() -> None:
+    recorded = [("x-terra-signature", "t=1,v1=old"), ("Content-Type", "application/json")]
+    out = resigned(recorded, b"body", "k" * 16, 1234)
+    assert [k for k, _ in out] == ["x-terra-signature", "Content-Type"]
+    assert independent_verify(out[0][1], b"body", "k" * 16) == (1234, True)
+    added = resigned([("content-type", "application/json")], b"b", "k" * 16, 5)
+    assert added[0][0] == "terra-signature" and len(added) == 2
+
+
+def test_replay_headers_keep_the_recorded_signature_without_a_secret() -> None:
+    record = {"headers": {"terra-signature": "t=1,v1=aa", "terra-reference": "r"}}
+    assert replay_headers(record, b"x", None, 99) == [
+        ("terra-signature", "t=1,v1=aa"),
+        ("terra-reference", "r"),
+    ]
+    fresh = dict(replay_headers(record, b"x", "k" * 16, 99))
+    assert fresh["terra-signature"].startswith("t=99,v1=") and fresh["terra-reference"] == "r"
