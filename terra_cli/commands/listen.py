@@ -25,6 +25,7 @@ from terra_cli.webhooks.forward import (
 )
 from terra_cli.webhooks.receiver import DEFAULT_PATH, MIB, ReceiverConfig
 from terra_cli.webhooks.session import ListenSession
+from terra_cli.webhooks.signature import Verdict
 from terra_cli.webhooks.store import EventStore
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ def _line_sink(full: bool) -> Callable[[list[Event]], None]:
     def sink(events: list[Event]) -> None:
         nonlocal warned
         printer(events)
-        failed = next((e for e in events if e.verdict in ("bad", "stale", "unsigned")), None)
+        failed = next((e for e in events if Verdict(e.verdict).failed), None)
         if not warned and failed is not None:
             warned = True
             show.first_failure(failed)
