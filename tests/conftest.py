@@ -127,7 +127,7 @@ class Home:
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        return subprocess.Popen(
+        proc = _GuardedPopen(
             [TERRA, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -136,6 +136,24 @@ class Home:
             env=full_env,
             cwd=self.root,
         )
+        proc.secrets = self.known_secrets(full_env)
+        proc.label = " ".join(args)
+        return proc
+
+
+class _GuardedPopen(subprocess.Popen[str]):
+    """A background `terra` whose collected output is checked for secrets too."""
+
+    secrets: set[str] = set()  # noqa: RUF012 - replaced per instance right after start
+    label = ""
+
+    def communicate(
+        self, input: str | None = None, timeout: float | None = None
+    ) -> tuple[str, str]:
+        out, err = super().communicate(input, timeout)
+        leaked = sorted(v for v in self.secrets if v in (out or "") + (err or ""))
+        assert not leaked, f"secret value leaked in output of terra {self.label}"
+        return out, err
 
 
 @pytest.fixture
