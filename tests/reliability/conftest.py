@@ -20,6 +20,7 @@ from terra_cli.webhooks.signature import sign
 from tests.conftest import Home
 from tests.listen.conftest import SECRET, Listener, Reply, post
 from tests.listen.payloads import EVENTS, dumps
+from tests.tunnel.conftest import pid_alive as pid_alive
 
 ENV = {"TERRA_SIGNING_SECRET": SECRET}
 
@@ -110,16 +111,6 @@ def finish_sound(home: Home, listener: Listener, ledger: Ledger) -> list[dict[st
     return records
 
 
-def pid_alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    state = next((ln for ln in status.splitlines() if ln.startswith("State:")), "")
-    return "Z" not in state.split()[1:2]
-
-
 def wait_gone(pid: int, attempts: int = 300, pause: float = 0.02) -> bool:
     """Poll until the process is gone, at most `attempts` times."""
     for _ in range(attempts):
@@ -127,6 +118,15 @@ def wait_gone(pid: int, attempts: int = 300, pause: float = 0.02) -> bool:
             return True
         time.sleep(pause)
     return not pid_alive(pid)
+
+
+def released(port: int, attempts: int = 50) -> bool:
+    """Poll until the port binds again, at most `attempts` times (a bound, not a timing)."""
+    for _ in range(attempts):
+        if port_bindable(port):
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def port_bindable(port: int, host: str = "127.0.0.1") -> bool:

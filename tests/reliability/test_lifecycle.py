@@ -25,21 +25,10 @@ from tests.reliability.conftest import (
     children_of,
     log_records,
     pid_alive,
-    port_bindable,
+    released,
     signed,
     wait_gone,
 )
-
-# Bounded polling, not a timing assertion: a released port binds at the first try.
-BIND_ATTEMPTS = 50
-
-
-def released(port: int) -> bool:
-    for _ in range(BIND_ATTEMPTS):
-        if port_bindable(port):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def shell_env(home: Home) -> dict[str, str]:

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,21 +28,11 @@ from tests.reliability.conftest import (
     Ledger,
     log_records,
     pid_alive,
-    port_bindable,
+    released,
     signed,
     wait_gone,
 )
 from tests.tunnel.conftest import Records, install_fake
-
-BIND_ATTEMPTS = 50
-
-
-def released(port: int) -> bool:
-    for _ in range(BIND_ATTEMPTS):
-        if port_bindable(port):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture

@@ -49,6 +49,16 @@ def fake_archive() -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture
+def user_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A HOME with no ngrok installed, so the default agent location is inside tmp_path."""
+    root = tmp_path / "user"
+    root.mkdir()
+    monkeypatch.setenv("HOME", str(root))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / ".config"))
+    return root
+
+
 def pid_alive(pid: int) -> bool:
     """True while a process exists and is not a zombie."""
     try:

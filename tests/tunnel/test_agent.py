@@ -36,16 +36,6 @@ from tests.tunnel.conftest import (
 )
 
 
-@pytest.fixture
-def user_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A HOME with no ngrok installed, so the default agent location is inside tmp_path."""
-    root = tmp_path / "user"
-    root.mkdir()
-    monkeypatch.setenv("HOME", str(root))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / ".config"))
-    return root
-
-
 def test_default_location_follows_home(user_home: Path) -> None:
     assert default_agent_path() == user_home / ".config" / "ngrok" / "ngrok"
 

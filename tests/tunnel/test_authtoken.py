@@ -14,15 +14,6 @@ from terra_cli.tunnel import (
 )
 
 
-@pytest.fixture
-def user_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "user"
-    root.mkdir()
-    monkeypatch.setenv("HOME", str(root))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / ".config"))
-    return root
-
-
 def _settings(
     tmp_path: Path,
     stored: str | None = None,
