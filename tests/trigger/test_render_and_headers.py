@@ -45,10 +45,32 @@ def test_series_charts_for_sample_payloads() -> None:
 def test_event_headers_sign_the_exact_body() -> None:
     headers = dict(event_headers(b'{"a": 1}', "s3cret-value-1234", 1700000000, "ref-1"))
     assert headers["Content-Type"] == "application/json"
-    assert headers["terra-reference"] == "ref-1"
-    t, ok = independent_verify(headers["terra-signature"], b'{"a": 1}', "s3cret-value-1234")
+    assert headers["Terra-Reference"] == "ref-1"
+    t, ok = independent_verify(headers["X-Terra-Signature"], b'{"a": 1}', "s3cret-value-1234")
     assert ok and t == 1700000000
-    assert "terra-signature" not in dict(event_headers(b"{}", None, 1, "r"))
+    # The deprecated duplicate Terra still sends carries the same value.
+    assert headers["Terra-Signature"] == headers["X-Terra-Signature"]
+    assert headers["X-Terra-Ordering-Timestamp"] == "1700000000000"
+    assert headers["X-Terra-Trace-Id"]
+    unsigned = {k.lower() for k, _ in event_headers(b"{}", None, 1, "r")}
+    assert not unsigned & {"terra-signature", "x-terra-signature"}
+
+
+def test_event_headers_trace_ids_are_fresh_unless_repeated() -> None:
+    def trace(trace_id: str | None = None) -> str:
+        return dict(event_headers(b"{}", "k" * 16, 1, "r", trace_id=trace_id))["X-Terra-Trace-Id"]
+
+    assert trace() != trace()
+    assert trace(trace_id="tr-1") == "tr-1"
+
+
+def test_event_headers_extra_replaces_by_name_or_appends() -> None:
+    out = event_headers(
+        b"{}", None, 1, "r", extra=[("content-type", "text/plain"), ("X-Extra", "1")]
+    )
+    names = [k.lower() for k, _ in out]
+    assert names.count("content-type") == 1 and ("content-type", "text/plain") in out
+    assert out[-1] == ("X-Extra", "1")
 
 
 def test_resigned_replaces_in_place_and_keeps_the_name() -> None:
@@ -57,7 +79,8 @@ def test_resigned_replaces_in_place_and_keeps_the_name() -> None:
     assert [k for k, _ in out] == ["x-terra-signature", "Content-Type"]
     assert independent_verify(out[0][1], b"body", "k" * 16) == (1234, True)
     added = resigned([("content-type", "application/json")], b"b", "k" * 16, 5)
-    assert added[0][0] == "terra-signature" and len(added) == 2
+    assert [k for k, _ in added] == ["X-Terra-Signature", "Terra-Signature", "content-type"]
+    assert added[0][1] == added[1][1]
 
 
 def test_replay_headers_keep_the_recorded_signature_without_a_secret() -> None:
