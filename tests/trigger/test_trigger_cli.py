@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from terra_cli.webhooks.store import EventStore
 from terra_cli.webhooks.trigger import DEFAULT_TARGET
 from tests.conftest import Home
 from tests.fakes.capture import capture_server
-from tests.trigger.conftest import SECRET, independent_verify
+from tests.trigger.conftest import SECRET, independent_verify, log_event
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -216,15 +215,7 @@ def test_default_target_refused_suggests_terra_listen(home: Home, refused_port: 
 def test_replay_to_the_default_target_refused_suggests_terra_listen(
     home: Home, refused_port: int
 ) -> None:
-    body = b'{"type":"activity","data":[]}'
-    store = EventStore(home.data_dir / "events")
-    store.append(
-        {"id": "evt_00000000000000aa", "received_at": "2026-11-28T10:15:00.000Z",
-         "method": "POST", "path": "/consumeTerraWebhook",
-         "headers": {"content-type": "application/json"}, "body": body.decode(),
-         "size": len(body), "verdict": "unchecked", "status": 200, "forward": None}
-    )
-    store.close()
+    log_event(home.data_dir, b'{"type":"activity","data":[]}')
     target = f"http://127.0.0.1:{refused_port}/consumeTerraWebhook"
     r = _run_with_default_target(home, target, "events", "replay", "evt_00000000000000aa")
     assert r.returncode == 8, r.stderr
