@@ -141,12 +141,14 @@ def test_symlinked_config_file_exits_9_and_writes_nothing(home: Home) -> None:
     assert home.config_file.is_symlink()
 
 
-def test_loose_permissions_tightened_with_warning(home: Home) -> None:
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604], ids=["644", "640", "604"])
+def test_loose_permissions_tightened_with_warning(home: Home, mode: int) -> None:
     home.run("config", "set", "dev-id", input=DEV_ID)
-    os.chmod(home.config_file, 0o644)
+    os.chmod(home.config_file, mode)
     r = home.run("config", "show")
     assert r.code == 0
-    assert "Warning:" in r.stderr and "now 600" in r.stderr
+    assert f"Warning: {home.config_file} was readable by other users (mode {mode:o})" in r.stderr
+    assert "now 600" in r.stderr
     assert stat.S_IMODE(home.config_file.stat().st_mode) == 0o600
 
 

@@ -108,12 +108,29 @@ def test_save_creates_private_file_and_dir(tmp_path: Path) -> None:
     assert s.ConfigFile.load(cfg.path).get("default", s.KEYS["api-key"]) == "k" * 20
 
 
-def test_loose_file_is_tightened_with_warning(tmp_path: Path) -> None:
+# Group-readable alone, world-readable alone, and every other group/other bit on its own.
+LOOSE_MODES = [0o644, 0o640, 0o660, 0o604, 0o620, 0o610, 0o602, 0o601]
+
+
+@pytest.mark.parametrize("mode", LOOSE_MODES, ids=[f"{m:o}" for m in LOOSE_MODES])
+def test_loose_file_is_tightened_with_warning(tmp_path: Path, mode: int) -> None:
     cfg = _file(tmp_path, '[profiles.default]\ndev_id = "abc"\n')
-    os.chmod(cfg.path, 0o644)
+    os.chmod(cfg.path, mode)
     again = s.ConfigFile.load(cfg.path)
     assert stat.S_IMODE(cfg.path.stat().st_mode) == 0o600
-    assert again.warnings and "644" in again.warnings[0]
+    assert again.warnings == [
+        f"{cfg.path} was readable by other users (mode {mode:o}); it is now 600."
+    ]
+    assert again.get("default", s.KEYS["dev-id"]) == "abc"
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o700])
+def test_private_file_is_left_alone(tmp_path: Path, mode: int) -> None:
+    cfg = _file(tmp_path, '[profiles.default]\ndev_id = "abc"\n')
+    os.chmod(cfg.path, mode)
+    again = s.ConfigFile.load(cfg.path)
+    assert stat.S_IMODE(cfg.path.stat().st_mode) == mode
+    assert again.warnings == []
 
 
 def test_malformed_toml_names_file_and_line(tmp_path: Path) -> None:
