@@ -30,6 +30,34 @@ def test_append_writes_one_line_per_record_in_the_day_file(tmp_path: Path) -> No
     assert [r["id"] for r in store.iter_records(newest_first=False)] == ["evt_a", "evt_b", "evt_c"]
 
 
+def test_a_second_writer_appends_and_never_overwrites(tmp_path: Path) -> None:
+    """A second `terra listen` on the same UTC day opens the same file: append only."""
+    first = EventStore(tmp_path / "events")
+    first.append(rec("evt_first_run_a"))
+    first.append(rec("evt_first_run_b"))
+    first.close()
+    path = first.path_for("2026-11-28")
+    before = path.read_bytes()
+    second = EventStore(tmp_path / "events")
+    second.append(rec("evt_second_run"))
+    # Both open at once (a listener and a concurrent writer): each line lands at the end.
+    third = EventStore(tmp_path / "events")
+    third.append(rec("evt_third"))
+    second.append(rec("evt_second_again"))
+    second.close()
+    third.close()
+    after = path.read_bytes()
+    assert after.startswith(before)
+    assert [r["id"] for r in second.iter_records(newest_first=False)] == [
+        "evt_first_run_a",
+        "evt_first_run_b",
+        "evt_second_run",
+        "evt_third",
+        "evt_second_again",
+    ]
+    assert after.count(b"\n") == 5 and after.endswith(b"\n")
+
+
 def test_files_are_private(tmp_path: Path) -> None:
     store = EventStore(tmp_path / "events")
     store.append(rec("evt_a"))
