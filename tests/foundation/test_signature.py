@@ -170,6 +170,32 @@ def test_lenient_header_with_spaces_other_schemes_and_several_v1() -> None:
     assert verify(f"t={ts},t=1,v1={mac}", body, secret, now=ts) is Verdict.OK
 
 
+def test_header_parts_count_by_name_in_any_order() -> None:
+    secret, ts, body, mac = VECTORS[0]
+    # v1 before t, and unknown names sorting before or after "t"/"v1", change nothing.
+    for header in (
+        f"v1={mac},t={ts}",
+        f"a=1,t={ts},v1={mac}",
+        f"s=x, t={ts}, u=y, v1={mac}, w=z",
+    ):
+        assert parse_header(header) == ParsedHeader(str(ts), (mac,)), header
+        assert verify(header, body, secret, now=ts) is Verdict.OK, header
+
+
+def test_a_matching_mac_under_another_scheme_is_not_accepted() -> None:
+    secret, ts, body, mac = VECTORS[0]
+    for scheme in ("v2", "v10", "w1", "v"):
+        assert parse_header(f"t={ts},{scheme}={mac}").signatures == ()
+        assert verify(f"t={ts},{scheme}={mac}", body, secret, now=ts) is Verdict.BAD
+
+
+def test_a_non_numeric_timestamp_with_a_matching_mac_is_bad_not_an_error() -> None:
+    secret, _, body, _ = VECTORS[0]
+    for stamp in ("abc", "1.5", "", " "):
+        header = f"t={stamp},v1={compute(secret, stamp.strip(), body)}"
+        assert verify(header, body, secret, now=1723808700) is Verdict.BAD, stamp
+
+
 def test_only_v0_is_never_accepted() -> None:
     secret, ts, body, mac = VECTORS[0]
     assert verify(f"t={ts},v0={mac}", body, secret, now=ts) is Verdict.BAD
