@@ -39,7 +39,12 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "signature": ("terra_cli/webhooks/signature.py", ["tests/foundation/test_signature.py"]),
     "store": (
         "terra_cli/webhooks/store.py",
-        ["tests/listen/test_store.py", "tests/listen/test_receiver.py", "tests/listen/test_cli.py"],
+        [
+            "tests/listen/test_store.py",
+            "tests/listen/test_receiver.py",
+            "tests/listen/test_cli.py::test_a_second_run_appends_to_the_event_log",
+            "tests/listen/test_cli.py::test_unwritable_event_log_answers_500_and_exits_9",
+        ],
     ),
     "receiver": (
         "terra_cli/webhooks/receiver.py",

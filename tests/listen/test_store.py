@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,35 @@ def test_a_second_writer_appends_and_never_overwrites(tmp_path: Path) -> None:
         "evt_second_again",
     ]
     assert after.count(b"\n") == 5 and after.endswith(b"\n")
+
+
+def test_a_short_write_is_completed_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a nearly full disk writev may take only part of a line: the rest follows."""
+    store = EventStore(tmp_path / "events")
+    store.append(rec("evt_before"))
+    real_write = os.write
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        return real_write(fd, b"".join(buffers)[:7])  # the kernel took 7 bytes
+
+    writes: list[int] = []
+
+    def counting_write(fd: int, data: Any) -> int:
+        n = real_write(fd, bytes(data)[:5])  # and then 5 at a time
+        writes.append(n)
+        return n
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "writev", short_writev)
+        patched.setattr(os, "write", counting_write)
+        store.append(rec("evt_short", body='{"x": 1}'))
+    store.append(rec("evt_after"))
+    assert len(writes) > 1
+    lines = store.path_for("2026-11-28").read_bytes().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["evt_before", "evt_short", "evt_after"]
+    assert json.loads(lines[1]) == rec("evt_short", body='{"x": 1}')
 
 
 def test_files_are_private(tmp_path: Path) -> None:
@@ -157,3 +188,11 @@ def test_refused_bodies_have_null_body_and_forward_is_logged() -> None:
         "url": "http://127.0.0.1:1/h", "status": None, "latency_ms": 3.0,
         "error": "connection refused",
     }  # fmt: skip
+
+
+def test_received_at_is_right_whichever_way_the_clock_moves() -> None:
+    # The formatted second is cached: a clock stepped back (NTP) must not reuse it.
+    for now in (1_790_000_001.25, 1_790_000_001.999, 1_790_000_000.5, 1_790_003_600.0, 1e9):
+        expected = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        assert utc_now_iso(now) == f"{expected}.{round(now % 1 * 1000) % 1000:03d}Z"
+    assert utc_now_iso(1_790_000_000.5) == "2026-09-21T14:13:20.500Z"
