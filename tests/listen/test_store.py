@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import stat
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,10 +13,16 @@ from typing import Any
 
 import pytest
 
-from terra_cli.errors import ExitCode, InputError
+from terra_cli.errors import ExitCode, InputError, LocalResourceError
 from terra_cli.settings import data_dir
 from terra_cli.webhooks.events import Delivery, ForwardInfo
-from terra_cli.webhooks.store import EventStore, record_body, record_from, utc_now_iso
+from terra_cli.webhooks.store import (
+    EventStore,
+    new_event_id,
+    record_body,
+    record_from,
+    utc_now_iso,
+)
 
 
 def rec(rid: str, day: str = "2026-11-28", **kw: Any) -> dict[str, Any]:
@@ -60,8 +68,9 @@ def test_a_second_writer_appends_and_never_overwrites(tmp_path: Path) -> None:
     assert after.count(b"\n") == 5 and after.endswith(b"\n")
 
 
+@pytest.mark.parametrize("taken", ["7 bytes", "all but the newline"])
 def test_a_short_write_is_completed_not_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: str
 ) -> None:
     """On a nearly full disk writev may take only part of a line: the rest follows."""
     store = EventStore(tmp_path / "events")
@@ -69,7 +78,8 @@ def test_a_short_write_is_completed_not_lost(
     real_write = os.write
 
     def short_writev(fd: int, buffers: list[bytes]) -> int:
-        return real_write(fd, b"".join(buffers)[:7])  # the kernel took 7 bytes
+        line = b"".join(buffers)
+        return real_write(fd, line[:7] if taken == "7 bytes" else line[:-1])
 
     writes: list[int] = []
 
@@ -83,10 +93,38 @@ def test_a_short_write_is_completed_not_lost(
         patched.setattr(os, "write", counting_write)
         store.append(rec("evt_short", body='{"x": 1}'))
     store.append(rec("evt_after"))
-    assert len(writes) > 1
+    assert writes
     lines = store.path_for("2026-11-28").read_bytes().splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["evt_before", "evt_short", "evt_after"]
     assert json.loads(lines[1]) == rec("evt_short", body='{"x": 1}')
+
+
+def test_a_day_file_that_cannot_be_opened_is_a_local_resource_error(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "events")
+    blocked = store.path_for("2026-11-28")
+    blocked.mkdir(parents=True)  # a folder where the day file should be (works as root too)
+    with pytest.raises(LocalResourceError) as info:
+        store.append(rec("evt_a"))
+    assert info.value.message == f"Cannot open the event log {blocked}: Is a directory."
+    assert info.value.exit_code == ExitCode.LOCAL
+    assert "--no-save" in (info.value.hint or "")
+
+
+def test_a_failed_write_names_the_file_and_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore(tmp_path / "events")
+    store.append(rec("evt_a"))
+
+    def full(fd: int, buffers: list[bytes]) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "writev", full)
+    with pytest.raises(LocalResourceError) as info:
+        store.append(rec("evt_b"))
+    path = store.path_for("2026-11-28")
+    assert info.value.message == f"Cannot write the event log {path}: No space left on device."
+    assert "Free some space" in (info.value.hint or "")
 
 
 def test_files_are_private(tmp_path: Path) -> None:
@@ -196,3 +234,27 @@ def test_received_at_is_right_whichever_way_the_clock_moves() -> None:
         expected = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         assert utc_now_iso(now) == f"{expected}.{round(now % 1 * 1000) % 1000:03d}Z"
     assert utc_now_iso(1_790_000_000.5) == "2026-09-21T14:13:20.500Z"
+
+
+def test_an_unreadable_day_file_names_the_file_and_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore(tmp_path / "events")
+    store.append(rec("evt_a"))
+    path = store.path_for("2026-11-28")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # root reads any file: inject it
+    with pytest.raises(LocalResourceError) as info:
+        list(store.iter_records())
+    assert info.value.message == f"Cannot read the event log {path}: Permission denied."
+
+
+def test_event_ids_are_evt_and_16_random_hex_digits() -> None:
+    ids = [new_event_id() for _ in range(64)]
+    assert all(re.fullmatch(r"evt_[0-9a-f]{16}", i) for i in ids)
+    assert len(set(ids)) == 64
+    # All 64 bits are random: some id has its top bit set (fails with odds of 2**-64).
+    assert any(int(i[4], 16) >= 8 for i in ids)
