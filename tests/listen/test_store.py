@@ -258,3 +258,17 @@ def test_event_ids_are_evt_and_16_random_hex_digits() -> None:
     assert len(set(ids)) == 64
     # All 64 bits are random: some id has its top bit set (fails with odds of 2**-64).
     assert any(int(i[4], 16) >= 8 for i in ids)
+
+
+def test_milliseconds_are_cut_not_rounded_into_the_next_second() -> None:
+    assert utc_now_iso(1_790_000_000.9996) == "2026-09-21T14:13:20.999Z"
+    assert utc_now_iso(1_790_000_000.0004) == "2026-09-21T14:13:20.000Z"
+
+
+def test_find_skips_records_without_an_id(tmp_path: Path) -> None:
+    store = EventStore(tmp_path)
+    store.append(rec("evt_abc123"))
+    store.append({"received_at": "2026-11-28T11:00:00.000Z", "id": 7})  # hand-edited line
+    store.append({"received_at": "2026-11-28T12:00:00.000Z", "body": "{}"})
+    assert store.find("evt_abc123")["id"] == "evt_abc123"
+    assert store.find("abc")["id"] == "evt_abc123"
