@@ -48,7 +48,11 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "receiver": (
         "terra_cli/webhooks/receiver.py",
-        ["tests/listen/test_receiver.py", "tests/listen/test_app_answers.py"],
+        [
+            "tests/listen/test_receiver.py",
+            "tests/listen/test_app_answers.py",
+            "tests/reliability/test_hostile.py",
+        ],
     ),
     "forward": (
         "terra_cli/webhooks/forward.py",
