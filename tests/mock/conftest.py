@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import signal
 import threading
 import time
@@ -15,13 +16,12 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.conftest import Home
+from tests.conftest import _CLEARED, Home
 from tests.listen.conftest import _first_line
 
 DEV = "mock-dev"
 KEY = "mock-key"
 AUTH = {"dev-id": DEV, "x-api-key": KEY}
-SPEC_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "terra" / "openapi"
 
 
 @dataclass
@@ -123,8 +123,11 @@ def start_mock(home: Home, *args: str, env: Mapping[str, str] | None = None) -> 
     ready = json.loads(line)
     mock = Mock(proc, ready)
 
+    stdout = proc.stdout
+    assert stdout is not None
+
     def read() -> None:
-        for text in proc.stdout:
+        for text in stdout:
             if text.strip():
                 mock.records.append(json.loads(text))
 
@@ -150,3 +153,28 @@ def mock(home: Home, mocks: list[Mock]) -> Mock:
     started = start_mock(home)
     mocks.append(started)
     return started
+
+
+def make_home(root: Path) -> Home:
+    """An isolated user like the `home` fixture's, for fixtures wider than one test."""
+    root.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
+    env.update(
+        HOME=str(root),
+        XDG_CONFIG_HOME=str(root / ".config"),
+        XDG_DATA_HOME=str(root / ".local/share"),
+        TERRA_CONFIG_DIR=str(root / "config"),
+        TERRA_DATA_DIR=str(root / "data"),
+        PYTHONUNBUFFERED="1",
+        COLUMNS="100",
+    )
+    return Home(root, root / "config", root / "data", env)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mock]:
+    """One mock (default credentials, no webhook) for a module's read-mostly tests."""
+    started = start_mock(make_home(tmp_path_factory.mktemp("mock-home")))
+    yield started
+    code, _ = started.stop()
+    assert code == 0
