@@ -41,18 +41,21 @@ def banner(
 ) -> None:
     """Where the mock is and the credentials to use (stderr)."""
     info(style(f"terra mock: Terra's API on {url} (seed {seed})", "bold"))
-    info(f"  REST API:    {url}/v2  (also {url}/api/v2)")
-    info(f"  Widget:      POST {url}/api/widget/session  (also /widget/api/session)")
-    info(f"  dev-id:      {dev_id}")
-    info(f"  x-api-key:   {api_key}")
+    info(f"  REST API:   {url}/v2  (or /api/v2)")
+    info(f"  Widget:     POST {url}/api/widget/session")
+    info(f"  dev-id:     {dev_id}")
+    info(f"  x-api-key:  {api_key}")
     if webhook is None:
-        info("  Webhooks:    none (--webhook URL sends auth, data and deauth events)")
-    elif signed:
-        info(f"  Webhooks:    {webhook}  (signed with your signing-secret)")
+        info("  Webhooks:   none (--webhook URL sends auth, data, deauth)")
     else:
-        info(f"  Webhooks:    {webhook}  (unsigned: no signing-secret is configured)")
-    info(f"  terra CLI:   TERRA_API_URL={url}/v2 TERRA_ACCESS_URL={url}")
-    info("  Stop:        Ctrl-C")
+        info(f"  Webhooks:   {webhook}")
+        if signed:
+            info("              signed with your signing-secret")
+        else:
+            info("              unsigned: no signing-secret is configured")
+    info(f"  terra CLI:  TERRA_API_URL={url}/v2")
+    info(f"              TERRA_ACCESS_URL={url}")
+    info("  Stop:       Ctrl-C")
 
 
 def ready_json(record: dict[str, Any]) -> None:
@@ -99,14 +102,10 @@ def webhook_line(record: dict[str, Any]) -> None:
         info(text)
         if not ok and record["retry_in"] is not None:
             warn(
-                f"delivery to {record['url']} failed ({outcome}); retrying in "
-                f"{record['retry_in']:g} s."
+                f"{record['type']} not delivered ({outcome}); retrying in {record['retry_in']:g} s."
             )
         elif not ok:
-            warn(
-                f"delivery of {record['type']} to {record['url']} failed ({outcome}) after "
-                f"{record['attempt']} attempts; giving up."
-            )
+            warn(f"gave up on {record['type']} after {record['attempt']} attempts ({outcome}).")
 
 
 def stopped(requests: int, delivered: int, failed: int, undelivered: int) -> None:

@@ -187,7 +187,7 @@ def test_an_unreachable_webhook_is_retried_then_given_up_and_shown(
     assert (
         call(base, "GET", urlsplit(session["url"]).path, query={"provider": "OURA"}).status == 200
     )
-    while "giving up" not in lines[-1]:
+    while "gave up" not in lines[-1]:
         line = _first_line(proc.stderr, proc, 15)
         assert line, "".join(lines)
         lines.append(line)
@@ -197,6 +197,6 @@ def test_an_unreachable_webhook_is_retried_then_given_up_and_shown(
     assert proc.returncode == 0
     assert out == ""  # the human view keeps stdout empty
     assert text.count("webhook auth -> refused") == 3
-    assert "retrying in 0.2 s" in text
-    assert "after 3 attempts; giving up" in text
+    assert "Warning: auth not delivered (refused); retrying in 0.2 s." in text
+    assert "Warning: gave up on auth after 3 attempts (refused)." in text
     assert "Stopped: 2 requests served, 0 webhooks delivered, 1 given up." in text
