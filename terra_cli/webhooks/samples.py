@@ -500,16 +500,6 @@ def day_records(
     return [build_record(ctx, 1)]
 
 
-def data_event(
-    kind: str, seed: int, user: dict[str, Any], days: list[date], samples: bool
-) -> dict[str, Any]:
-    """A `kind` data event for `user` carrying the records of `days`, oldest first."""
-    data: list[dict[str, Any]] = []
-    for day in days:
-        data.extend(day_records(kind, seed, user, day, samples))
-    return {"type": kind, "user": dict(user), "data": data, "version": VERSION}
-
-
 def athlete_event(seed: int, user: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The `athlete` event for `user`: the same profile for the same (seed, user)."""
     ctx = _user_context(seed, user, "athlete", now, True)
