@@ -6,7 +6,9 @@ the checkout (tests/mock/spec.py skips that part with a reason otherwise).
 
 from __future__ import annotations
 
+import json
 import re
+from http import HTTPStatus
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -639,3 +641,47 @@ def test_athlete_in_the_answer(shared: Mock) -> None:
 def test_an_api_key_is_never_echoed(shared: Mock) -> None:
     reply = shared.rest("GET", "/userInfo", query={"user_id": "x"})
     assert KEY.encode() not in reply.body
+
+
+def test_athlete_errors(shared: Mock) -> None:
+    ghost = shared.rest("GET", "/athlete", query={"user_id": "ghost", "to_webhook": "false"})
+    assert_problem(
+        ghost, 404, "not found", "/v2/athlete?user_id=ghost&to_webhook=false", "user not found"
+    )
+    user_id = shared.connect()
+    bad = shared.rest("GET", "/athlete", query={"user_id": user_id, "to_webhook": "later"})
+    assert bad.status == 400 and "invalid to_webhook" in bad.json()["detail"]
+    no_hook = shared.rest("GET", "/athlete", query={"user_id": user_id})
+    assert no_hook.status == 400 and "--webhook URL" in no_hook.json()["detail"]
+
+
+def test_chunked_request_bodies_are_read(shared: Mock) -> None:
+    import http.client
+
+    user_id = shared.connect()
+    conn = http.client.HTTPConnection("127.0.0.1", shared.ready["port"], timeout=5)
+    try:
+        body = iter([b'["', user_id.encode(), b'"]'])
+        conn.request("POST", "/v2/bulkUserInfo", body=body, headers=AUTH, encode_chunked=True)
+        resp = conn.getresponse()
+        assert resp.status == 200
+        assert [u["user_id"] for u in json.loads(resp.read())] == [user_id]
+    finally:
+        conn.close()
+
+
+def test_oversized_bodies_get_413_before_being_read(shared: Mock) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", shared.ready["port"]), timeout=5) as sock:
+        sock.sendall(
+            b"POST /v2/bulkUserInfo HTTP/1.1\r\nHost: x\r\ndev-id: mock-dev\r\n"
+            b"x-api-key: mock-key\r\nContent-Length: 20000000\r\n\r\n["
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert b"Connection: close" in head and b"application/problem+json" in head
+    assert json.loads(body)["title"] == HTTPStatus(413).phrase.lower()
