@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from http import HTTPStatus
 import uuid
 from datetime import date, datetime, timedelta, timezone
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
