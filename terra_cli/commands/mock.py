@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -76,9 +76,9 @@ def mock(
     ] = False,
 ) -> None:
     """Serve Terra's REST API and widget locally, for your app's tests and CI."""
-    from terra_cli.mock.scheduler import DeliveryRecord, Scheduler, retry_delays
-    from terra_cli.mock.server import MockServer, RequestRecord
-    from terra_cli.mock.service import DEFAULT_API_KEY, DEFAULT_DEV_ID, MockConfig, MockService
+    from terra_cli.mock.run import MockRun
+    from terra_cli.mock.scheduler import retry_delays
+    from terra_cli.mock.service import DEFAULT_API_KEY, DEFAULT_DEV_ID, MockConfig
     from terra_cli.webhooks.forward import check_url
 
     parent = ParentWatch()
@@ -88,56 +88,39 @@ def mock(
     required_dev, dev_label = _credential(dev_id, settings, "dev-id", DEFAULT_DEV_ID)
     required_key, key_label = _credential(api_key, settings, "api-key", DEFAULT_API_KEY)
     secret = settings.get("signing-secret")
-    counts = {"requests": 0, "delivered": 0, "failed": 0}
-    service: MockService | None = None
-
-    def on_request(record: RequestRecord) -> None:
-        counts["requests"] += 1
-        (show.record_json if json_out else show.request_line)(record.json())
-
-    def on_delivery(record: DeliveryRecord) -> None:
-        if record.ok:
-            counts["delivered"] += 1
-        elif record.retry_in is None:
-            counts["failed"] += 1
-        (show.record_json if json_out else show.webhook_line)(record.json())
-
-    def on_sent(item: Any) -> None:
-        if service is not None and item.user_id:
-            from datetime import datetime, timezone
-
-            service.state.touched(item.user_id, datetime.now(timezone.utc))
-
-    scheduler = Scheduler(target, secret, on_delivery, delays, on_sent=on_sent) if target else None
-    service = MockService(MockConfig(required_dev, required_key, target, seed), scheduler)
-    server = MockServer(service, host, port, on_request)
+    run = MockRun(
+        MockConfig(required_dev, required_key, target, seed),
+        host,
+        port,
+        secret,
+        delays,
+        on_request=lambda r: (show.record_json if json_out else show.request_line)(r.json()),
+        on_delivery=lambda r: (show.record_json if json_out else show.webhook_line)(r.json()),
+    )
     stop = threading.Event()
     _install_signal_handlers(stop)
-    server.start()
+    run.start()
     if json_out:
-        shown_dev = required_dev if dev_label == required_dev else mask(required_dev)
         show.ready_json(
             {
                 "kind": "ready",
-                "url": server.url,
-                "port": server.port,
-                "dev_id": shown_dev,
-                "api_url": f"{server.url}/v2",
-                "access_url": server.url,
+                "url": run.url,
+                "port": run.port,
+                "dev_id": required_dev if dev_label == required_dev else mask(required_dev),
+                "api_url": f"{run.url}/v2",
+                "access_url": run.url,
                 "webhook": target,
                 "seed": seed,
             }
         )
     else:
-        show.banner(server.url, dev_label, key_label, target, secret is not None, seed)
+        show.banner(run.url, dev_label, key_label, target, secret is not None, seed)
     try:
-        while not stop.wait(0.25):
-            if parent.gone():
-                break
+        while not stop.wait(0.25) and not parent.gone():
+            pass
     finally:
-        server.close()
-        left = scheduler.stop(grace=1.0) if scheduler is not None else 0
-    show.stopped(counts["requests"], counts["delivered"], counts["failed"], left)
+        summary = run.close()
+    show.stopped(summary.requests, summary.delivered, summary.given_up, summary.undelivered)
 
 
 def _install_signal_handlers(stop: threading.Event) -> None:

@@ -38,6 +38,7 @@ class MockService:
     """Holds the config, the users and the scheduler; answers one request at a time."""
 
     def __init__(self, config: MockConfig, scheduler: Scheduler | None = None) -> None:
+        """`scheduler` None: no webhooks (to_webhook requests get Terra's 400)."""
         from terra_cli.mock import auth, data, users
 
         self.config = config
