@@ -19,6 +19,7 @@ from terra_cli.webhooks.signature import Verdict, verify
 from tests.conftest import Home
 from tests.fakes.capture import capture_server
 from tests.listen.conftest import SECRET, start_listener
+from tests.mock import spec
 from tests.mock.conftest import AUTH, Mock, call, start_mock
 
 ENV = {"TERRA_SIGNING_SECRET": SECRET}
@@ -88,6 +89,10 @@ def test_connect_data_large_request_and_deauth_reach_terra_listen(
     assert len({e["trace_id"] for e in events}) == len(events)  # none looks like a retry
 
     bodies = [json.loads(r["body"]) for r in log_bodies(home)]
+    schemas = ["AuthSuccessEvent", "DailyEvent", "LargeRequestProcessingEvent",
+               "LargeRequestSendingEvent", *["SleepEvent"] * 4, "DeauthEvent"]  # fmt: skip
+    for name, body in zip(schemas, bodies, strict=True):
+        assert spec.errors_for_schema(name, body) == [], name
     assert bodies[3]["expected_payloads"] == 4 and bodies[2]["reference"] == ref
     assert bodies[0]["user"]["user_id"] == user_id and bodies[0]["status"] == "success"
     assert bodies[8]["user"]["user_id"] == user_id and bodies[8]["user"]["active"] is False
@@ -150,6 +155,8 @@ def test_deliveries_carry_terra_s_headers_and_a_valid_signature(
     body = json.loads(athlete.body)
     assert body["type"] == "athlete" and body["user"]["user_id"] == user_id
     assert set(body) == {"type", "user", "athlete", "version"}
+    assert spec.errors_for_schema("AthleteEvent", body) == []
+    assert spec.errors_for_schema("AuthSuccessEvent", json.loads(auth.body)) == []
 
 
 def test_a_failed_delivery_is_retried_with_the_same_trace_id(home: Home, mocks: list[Mock]) -> None:
