@@ -3,9 +3,10 @@
 The spec (../shared/terra/openapi, OpenAPI 3.1 = JSON Schema 2020-12) is
 reference material, not part of the project. Where it is absent the checks
 here find nothing to check (the tests' own field-by-field assertions still
-run) and `test_spec.py` reports the absence as a skip with its reason. Response schemas are looked up by path, method and
-status; a top-level `oneOf` of response shapes is checked as "matches one of
-them", since Terra's open object schemas (no required fields, no
+run) and `test_spec.py` reports the absence as a skip with its reason.
+Response schemas are looked up by path, method and status; a top-level
+`oneOf` of response shapes is checked as "matches one of them" (or one named
+arm), since Terra's open object schemas (no required fields, no
 additionalProperties) let a body match several branches at once.
 """
 
