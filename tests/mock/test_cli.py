@@ -4,6 +4,7 @@ the banner, bad input exit codes, signals, and determinism by seed."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -230,3 +231,41 @@ def test_start_up_and_the_command_module_never_import_http_server() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_plain_lines_one_per_request_on_stderr(home: Home) -> None:
+    proc = home.popen("mock", "--port", "0")
+    lines = [_first_line(proc.stderr, proc, 15)]
+    while "Stop:" not in lines[-1]:
+        lines.append(_first_line(proc.stderr, proc, 15))
+    base = lines[0].split(" on ", 1)[1].split(" ", 1)[0]
+    assert lines[1:] == [
+        f"  REST API:   {base}/v2  (or /api/v2)\n",
+        f"  Widget:     POST {base}/api/widget/session\n",
+        "  dev-id:     mock-dev\n",
+        "  x-api-key:  mock-key\n",
+        "  Webhooks:   none (--webhook URL sends auth, data, deauth)\n",
+        f"  terra CLI:  TERRA_API_URL={base}/v2\n",
+        f"              TERRA_ACCESS_URL={base}\n",
+        "  Stop:       Ctrl-C\n",
+    ]
+    call(base, "GET", "/v2/userInfo", query={"user_id": "nobody"}, headers=AUTH)
+    call(base, "POST", "/api/widget/session", headers=AUTH, body={})
+    got = [_first_line(proc.stderr, proc, 15), _first_line(proc.stderr, proc, 15)]
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and out == ""
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d  GET    404  /v2/userInfo\?user_id=nobody  \d+\.\d ms\n", got[0]
+    )
+    assert re.fullmatch(r"\d\d:\d\d:\d\d  POST   200  /api/widget/session  \d+\.\d ms\n", got[1])
+    assert err == "Stopped: 2 requests served.\n"
+
+
+def test_json_ready_record_masks_a_configured_dev_id(home: Home, mocks: list[Mock]) -> None:
+    assert home.run("config", "set", "dev-id", input=DEV_ID + "\n").code == 0
+    mock = start_mock(home)
+    mocks.append(mock)
+    assert mock.ready["dev_id"] == "dev-…6789"
+    ok = mock.call("GET", "/v2/subscriptions", headers={"dev-id": DEV_ID, "x-api-key": "mock-key"})
+    assert ok.status == 200
