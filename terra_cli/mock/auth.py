@@ -27,7 +27,7 @@ from terra_cli.mock.http import (
     redirect,
 )
 from terra_cli.mock.state import SESSION_SECONDS, Flow
-from terra_cli.mock.users import ALL_PROVIDERS
+from terra_cli.mock.users import ALL_PROVIDERS, display_name
 from terra_cli.webhooks import samples
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ def _chooser(flow: Flow) -> str:
     """The provider buttons (one form each) and a cancel button."""
     ref = f" for <code>{html.escape(flow.reference_id)}</code>" if flow.reference_id else ""
     buttons = "".join(
-        f"<button name='provider' value='{html.escape(p)}'>{html.escape(p)}</button>"
+        f"<button name='provider' value='{html.escape(p)}'>{html.escape(display_name(p))}</button>"
         for p in flow.providers
     )
     title = "Connect a wearable" if flow.kind == "widget" else f"Authorize {flow.providers[0]}"

@@ -40,6 +40,11 @@ _NO_CYCLES = {"GARMIN", "POLAR", "SUUNTO", "COROS", "WHOOP"}
 DEFAULT_PER_PAGE = 500
 
 
+def display_name(slug: str) -> str:
+    """The provider's name as Terra shows it ("Oura" for OURA)."""
+    return _NAMES.get(slug, slug.replace("_", " ").title())
+
+
 def _int(request: Request, name: str, default: int | None, low: int) -> int | None:
     text = request.query.get(name)
     if text is None or text == "":
@@ -137,7 +142,7 @@ def integrations_detailed(service: MockService, request: Request) -> Answer:
     providers = [
         {
             "provider": slug,
-            "name": _NAMES.get(slug, slug.title()),
+            "name": display_name(slug),
             "icon": f"{request.base_url}/widget/icons/{slug.lower()}.svg",
             "setup": "SDK" if slug in SDK_PROVIDERS else "API_KEYS_MANAGED",
             "enabled": True,
