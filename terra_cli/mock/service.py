@@ -39,12 +39,17 @@ class MockService:
 
     def __init__(self, config: MockConfig, scheduler: Scheduler | None = None) -> None:
         """`scheduler` None: no webhooks (to_webhook requests get Terra's 400)."""
-        from terra_cli.mock import auth, data, users
+        from terra_cli.mock import auth, data, users, workouts
 
         self.config = config
         self.state = MockState(config.seed)
         self.scheduler = scheduler
-        self.rest: dict[str, Route] = {**auth.REST, **data.REST, **users.REST}
+        self.rest: dict[str, Route] = {
+            **auth.REST,
+            **data.REST,
+            **users.REST,
+            **workouts.REST,
+        }
         self.root: dict[str, Route] = dict(auth.ROOT)
         self.pages: dict[str, Route] = dict(auth.PAGES)
 

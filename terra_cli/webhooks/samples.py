@@ -526,3 +526,15 @@ def user_event(
         body["user"] = dict(user)
     body.update(fields)
     return body
+
+
+def planned_on(seed: int, user: dict[str, Any], day: date) -> dict[str, Any] | None:
+    """`user`'s provider-side planned workout on `day`, or None (about two days in five)."""
+    user_id = str(user["user_id"])
+    if random.Random(f"plan-day:{seed}:{user_id}:{day.isoformat()}").random() >= 0.4:  # noqa: S311
+        return None
+    zone = _user_zone(seed, user_id)
+    # Noon of the day before, one day ahead: the planned date is `day`.
+    noon = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone)
+    ctx = _user_context(seed, user, f"planned:{day.isoformat()}", noon, True)
+    return records.planned(ctx, 1)

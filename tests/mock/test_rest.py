@@ -32,6 +32,7 @@ PROTECTED = [
     ("GET", "/userInfo", {"user_id": "x"}),
     ("GET", "/subscriptions", None),
     ("POST", "/bulkUserInfo", None),
+    ("GET", "/plannedWorkouts", {"user_id": "x"}),
 ]
 
 
@@ -685,3 +686,51 @@ def test_oversized_bodies_get_413_before_being_read(shared: Mock) -> None:
     assert head.startswith(b"HTTP/1.1 413 ")
     assert b"Connection: close" in head and b"application/problem+json" in head
     assert json.loads(body)["title"] == HTTPStatus(413).phrase.lower()
+
+
+def test_planned_workouts_are_the_user_s_external_ones_in_the_window(shared: Mock) -> None:
+    user_id = shared.connect("GARMIN")
+    window = {"user_id": user_id, "start_date": "2026-07-01", "end_date": "2026-07-31"}
+    reply = shared.rest("GET", "/plannedWorkouts", query=window)
+    assert reply.status == 200
+    found = reply.json()
+    assert 3 <= len(found) <= 28  # about two days in five carry one
+    dates = [w["planned_date"] for w in found]
+    assert dates == sorted(dates) and all("2026-07-01" <= d <= "2026-07-31" for d in dates)
+    for workout in found:
+        assert workout["is_external"] is True and workout["planned_workout_id"] is None
+        assert workout["provider_workout_id"] == workout["details"]["metadata"]["id"]
+        assert workout["details"]["metadata"]["planned_date"] == workout["planned_date"]
+        assert workout["details"]["steps"]
+    assert spec.response_errors("/plannedWorkouts", "get", 200, "application/json", found) == []
+    assert shared.rest("GET", "/plannedWorkouts", query=window).json() == found
+    inner = {**window, "start_date": "2026-07-10", "end_date": "2026-07-12"}
+    assert shared.rest("GET", "/plannedWorkouts", query=inner).json() == [
+        w for w in found if "2026-07-10" <= w["planned_date"] <= "2026-07-12"
+    ]
+    recent = shared.rest("GET", "/plannedWorkouts", query={"user_id": user_id}).json()
+    today = date.today()
+    assert all(
+        (today - timedelta(days=31)).isoformat() <= w["planned_date"] <= today.isoformat()
+        for w in recent
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "detail"),
+    [
+        ({}, 400, "user_id is required"),
+        ({"user_id": "ghost"}, 404, "user not found"),
+        ({"start_date": "1 July"}, 400, "invalid start_date"),
+        ({"start_date": "2026-07-10", "end_date": "2026-07-01"}, 400, "before start_date"),
+        ({"start_date": "2020-01-01", "end_date": "2026-01-01"}, 400, "at most 366 days"),
+    ],
+)
+def test_planned_workouts_errors(
+    shared: Mock, query: dict[str, str], status: int, detail: str
+) -> None:
+    if query and "user_id" not in query:
+        query = {"user_id": shared.connect(), **query}
+    reply = shared.rest("GET", "/plannedWorkouts", query=query)
+    assert reply.status == status and reply.headers["content-type"] == PROBLEM
+    assert detail in reply.json()["detail"]
