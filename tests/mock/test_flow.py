@@ -161,10 +161,11 @@ def test_deliveries_carry_terra_s_headers_and_a_valid_signature(
 
 def test_a_failed_delivery_is_retried_with_the_same_trace_id(home: Home, mocks: list[Mock]) -> None:
     with capture_server(status=500) as app:
-        mock = start_mock(home, "--webhook", app.url, env={**ENV, **FAST_RETRIES})
+        retries = {"TERRA_MOCK_RETRY_DELAYS": "1,1"}
+        mock = start_mock(home, "--webhook", app.url, env={**ENV, **retries})
         mocks.append(mock)
         mock.connect("OURA")
-        app.wait_for(1)
+        mock.wait_records("webhook", 1)  # the 500 has been answered and seen
         app.status = 200
         first, second = app.wait_for(2)
         records = mock.wait_records("webhook", 2)
@@ -172,7 +173,7 @@ def test_a_failed_delivery_is_retried_with_the_same_trace_id(home: Home, mocks: 
     assert first.header("x-terra-ordering-timestamp") == second.header("x-terra-ordering-timestamp")
     assert first.body == second.body
     assert [(r["attempt"], r["status"], r["retry_in"]) for r in records] == [
-        (1, 500, 0.2),
+        (1, 500, 1.0),
         (2, 200, None),
     ]
     code, _ = mock.stop()
