@@ -130,9 +130,11 @@ class _Handler(BaseHTTPRequestHandler):
             answer = self.server.service.handle(request)
         if self.command == "HEAD":
             answer.body = b""
-        self.wfile.write(_encode(answer, self.close_connection))
+        # Queued before the answer goes out, so webhooks follow the order of the requests
+        # that caused them (a data request, then a deauth, from one client).
         if answer.after and self.server.service.scheduler is not None:
             self.server.service.scheduler.submit(answer.after)
+        self.wfile.write(_encode(answer, self.close_connection))
         self.server.sink(
             RequestRecord(
                 at,
