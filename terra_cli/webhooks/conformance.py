@@ -485,16 +485,21 @@ def _per_second(record: dict[str, Any]) -> list[dict[str, Any]]:
 def big_activity(run: Run, target: int) -> bytes:
     """An activity event of about `target` bytes: sample workouts, heart rate each second.
 
-    Workouts come from the activity builder, three days at a time further
-    back, until the body reaches the size; oldest first, as Terra orders data.
+    Workouts come from the activity builder (one seed, so one user and time
+    zone), three days at a time further back, until the body reaches the
+    size; each gets its own summary_id; oldest first, as Terra orders data.
     """
     payload = run.sample("activity")
     size = len(samples.encode({**payload, "data": []}))
     batches: list[list[dict[str, Any]]] = []
-    back = 0
+    back = count = 0
     while size < target:
-        batch = run.sample("activity", days_back=back, seed=back)["data"]
+        batch = run.sample("activity", days_back=back)["data"]
         for record in batch:
+            count += 1
+            record.setdefault("metadata", {})["summary_id"] = str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"{run.prefix}-big-{count}")
+            )
             dense = _per_second(record)
             detailed = record.setdefault("heart_rate_data", {}).setdefault("detailed", {})
             detailed["hr_samples"] = []
