@@ -8,6 +8,7 @@ their text column; elsewhere (CI logs, pipes) each stays one line.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import textwrap
@@ -27,18 +28,24 @@ _COLOURS = {"pass": "ok", "fail": "error", "warn": "warn"}
 _NAME_WIDTH = max(len("activity-type-zero"), 12)
 
 
+_UNIT = re.compile(r"(\d) (ms|s|MB|KB)\b")
+_KEEP = "\u00a0"  # a space that wrapping must not break ("12 ms" stays whole)
+
+
 def _wrap(text: str, first: str, rest: str, width: int | None) -> list[str]:
     """`first + text`, wrapped to `width` with `rest` before each continuation line."""
     if width is None:
         return [first + text]
     room = max(width - len(first), 20)
-    pieces = textwrap.wrap(text, room, break_on_hyphens=False) or [""]
-    return [first + pieces[0]] + [rest + p for p in pieces[1:]]
+    kept = _UNIT.sub(rf"\1{_KEEP}\2", text)
+    pieces = textwrap.wrap(kept, room, break_on_hyphens=False) or [""]
+    lines = [first + pieces[0]] + [rest + p for p in pieces[1:]]
+    return [line.replace(_KEEP, " ") for line in lines]
 
 
 def case_lines(item: CaseResult, width: int | None = None) -> list[str]:
     """The plain-text lines for one case (no colour), fitting `width` when given."""
-    head = f"{item.status:<4}  {item.case.name:<{_NAME_WIDTH}}  "
+    head = f"{item.status:<4} {item.case.name:<{_NAME_WIDTH}} "
     pad = " " * len(head)
     said = f"{item.sent} → {item.outcome.detail}"
     if item.status == "pass":
@@ -81,11 +88,8 @@ def report(results: Sequence[CaseResult], seconds: float) -> None:
 
 def started(url: str, run: Run, count: int, timeout: float) -> None:
     """The opening line on stderr: where, how many cases, and the references to look for."""
-    info(
-        f"Checking {url} with {count} case{'s' if count != 1 else ''} "
-        f"(--timeout {timeout:g} s); every event carries a reference starting "
-        f"{run.prefix}-"
-    )
+    info(f"Checking {url}: {count} case{'s' if count != 1 else ''}, --timeout {timeout:g} s")
+    info(f"Events carry references starting {run.prefix}- (for cleanup)")
 
 
 class Progress:

@@ -236,7 +236,7 @@ def _answer(d: Delivery) -> str:
 
 def _ms(d: Delivery) -> str:
     ms = d.latency_ms
-    return f"{ms / 1000:.1f} s" if ms >= 10_000 else f"{ms:.0f} ms"
+    return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
 def _late(d: Delivery, timeout: float) -> bool:
@@ -264,10 +264,8 @@ def accepts(exchanges: Sequence[Exchange], judging: Judging) -> Outcome:
     if len(exchanges) == 1:
         d = exchanges[0].answer
         if bad:
-            return Outcome("fail", f"answered {_answer(d)}")
-        return _late_warning(exchanges, judging) or Outcome(
-            "pass", f"answered {d.status} in {_ms(d)}"
-        )
+            return Outcome("fail", f"answered {d.status}" if d.status else _answer(d))
+        return _late_warning(exchanges, judging) or Outcome("pass", f"{d.status} in {_ms(d)}")
     if bad:
         shown = _listing(bad, lambda e: f"{e.probe.label} → {_answer(e.answer)}")
         others = len(exchanges) - len(bad)
@@ -276,7 +274,7 @@ def accepts(exchanges: Sequence[Exchange], judging: Judging) -> Outcome:
     codes = "/".join(sorted({str(e.answer.status) for e in exchanges}))
     slowest = max(exchanges, key=lambda e: e.answer.latency_ms).answer
     return _late_warning(exchanges, judging) or Outcome(
-        "pass", f"all {codes}, slowest {_ms(slowest)}"
+        "pass", f"all {codes} (max {_ms(slowest)})"
     )
 
 
@@ -294,7 +292,7 @@ def rejects(exchanges: Sequence[Exchange], judging: Judging) -> Outcome:
         shown = _listing(odd, lambda e: f"{e.probe.label} → {e.answer.status}")
         return Outcome("warn", f"refused, but {shown}; 401 or 403 tells you why in your logs")
     codes = ", ".join(str(e.answer.status) for e in exchanges)
-    return _late_warning(exchanges, judging) or Outcome("pass", f"refused: {codes}")
+    return _late_warning(exchanges, judging) or Outcome("pass", codes)
 
 
 def within_deadline(exchanges: Sequence[Exchange], judging: Judging) -> Outcome:
@@ -317,7 +315,7 @@ def within_deadline(exchanges: Sequence[Exchange], judging: Judging) -> Outcome:
         return Outcome("fail", f"{slowest.case} ({slowest.probe.label}): {_answer(slowest.answer)}")
     return Outcome(
         "pass",
-        f"all {len(seen)} answers within {limit}, slowest {_ms(slowest.answer)} ({slowest.case})",
+        f"{len(seen)} within {limit} (max {_ms(slowest.answer)}, {slowest.case})",
     )
 
 
@@ -566,7 +564,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "raw-bytes",
-        "tabs, CRLF and non-ASCII, signed over the bytes",
+        "tabs, CRLF, non-ASCII; signed over the bytes",
         "Terra signs the exact bytes; verifying re-serialised JSON fails on real deliveries",
         "verify over the raw request body, before parsing (express.raw(), request.get_data())",
         _raw_bytes,
@@ -582,7 +580,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "chunks",
-        f"large request: processing, sending, {CHUNKS} chunks, one reference",
+        f"processing, sending, {CHUNKS} chunks; one reference",
         "every chunk of a large request shares one Terra-Reference; deduping on it drops chunks",
         "dedupe on X-Terra-Trace-Id (each chunk has its own), never on Terra-Reference",
         _chunks,
@@ -614,7 +612,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "athlete-shape",
-        "athlete: one athlete object, no data array",
+        "athlete object, no data array",
         "athlete carries an athlete object, not a data array",
         "read body['athlete'] for athlete events; do not assume every event has data",
         _athlete_shape,
@@ -646,7 +644,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "deadline",
-        "every answer against --timeout {timeout} s",
+        "all answers vs --timeout {timeout} s",
         "Terra waits about 8 s per delivery, then retries and throttles the destination",
         "answer 2xx at once and do the work afterwards (a queue or background task)",
         _deadline,

@@ -79,7 +79,7 @@ def test_human_report_one_line_per_case_with_fixes(checker: Checker) -> None:
     assert lines[-1].startswith("16 cases: 15 passed, 1 failed, 0 warned")
     # No colour, no progress redraws off a terminal.
     assert "\x1b" not in result.output and "\r" not in result.stderr
-    assert result.stderr.splitlines()[0].startswith(f"Checking {handler.url} with 16 cases")
+    assert result.stderr.splitlines()[0] == f"Checking {handler.url}: 16 cases, --timeout 8 s"
 
 
 def test_events_carry_recognisable_references(checker: Checker) -> None:
