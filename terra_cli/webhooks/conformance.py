@@ -206,6 +206,7 @@ class CaseResult:
     outcome: Outcome
     sent: str
     exchanges: tuple[Exchange, ...] = field(default_factory=tuple)
+    elapsed_ms: float = 0.0  # building, sending and judging, for the time each case adds
 
     @property
     def status(self) -> Status:
@@ -223,6 +224,7 @@ class CaseResult:
             "why": self.case.why,
             "fix": self.case.fix if self.status != "pass" else None,
             "slowest_ms": round(max(times), 1) if times else None,
+            "elapsed_ms": round(self.elapsed_ms, 1),
         }
 
 
@@ -273,9 +275,7 @@ def accepts(exchanges: Sequence[Exchange], judging: Judging) -> Outcome:
         return Outcome("fail", shown + tail)
     codes = "/".join(sorted({str(e.answer.status) for e in exchanges}))
     slowest = max(exchanges, key=lambda e: e.answer.latency_ms).answer
-    return _late_warning(exchanges, judging) or Outcome(
-        "pass", f"all {codes} (max {_ms(slowest)})"
-    )
+    return _late_warning(exchanges, judging) or Outcome("pass", f"all {codes} (max {_ms(slowest)})")
 
 
 def rejects(exchanges: Sequence[Exchange], judging: Judging) -> Outcome:
@@ -691,6 +691,7 @@ def run_cases(
     for index, case in enumerate(cases):
         if on_start is not None:
             on_start(case, index)
+        began = time.perf_counter()
         exchanges: list[Exchange] = []
         for probe in case.plan(run):
             answer = deliver(url, "POST", probe.headers(secret, int(clock())), probe.body, wait)
@@ -700,7 +701,8 @@ def run_cases(
             exchanges.append(exchange)
             history.append(exchange)
         outcome = case.judge(exchanges, Judging(timeout, tuple(history)))
-        result = CaseResult(case, outcome, case.describe(run, timeout), tuple(exchanges))
+        took = (time.perf_counter() - began) * 1000
+        result = CaseResult(case, outcome, case.describe(run, timeout), tuple(exchanges), took)
         results.append(result)
         if on_done is not None:
             on_done(result)
