@@ -115,3 +115,14 @@ def test_probe_headers_follow_the_one_signer() -> None:
     assert {"terra-reference", "x-terra-trace-id", "x-terra-ordering-timestamp"} <= set(names)
     unsigned = cf.Probe("x", b"{}", "r", "t", signing="none").headers("s", 1)
     assert not {k.lower() for k, _ in unsigned} & {"terra-signature", "x-terra-signature"}
+
+
+def test_readme_lists_every_case_and_the_cleanup_reference() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Check your handler", 1)[1].split("\n## ", 1)[0]
+    for name in cf.CASE_NAMES:
+        assert f"| `{name}` |" in section
+    assert "terra-check-<run id>-" in section
+    assert "terra check http://localhost:3000/webhooks/terra" in readme  # the CI recipe
