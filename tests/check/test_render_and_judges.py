@@ -126,3 +126,10 @@ def test_readme_lists_every_case_and_the_cleanup_reference() -> None:
         assert f"| `{name}` |" in section
     assert "terra-check-<run id>-" in section
     assert "terra check http://localhost:3000/webhooks/terra" in readme  # the CI recipe
+
+
+def test_the_only_help_names_every_case() -> None:
+    from terra_cli.commands.check import _CASES_HELP
+
+    named = _CASES_HELP.split(": ", 1)[1].rstrip(".").split(", ")
+    assert tuple(named) == cf.CASE_NAMES
