@@ -55,8 +55,8 @@ def case_lines(item: CaseResult, width: int | None = None) -> list[str]:
             said += why
         return _wrap(said, head, pad, width)
     lines = _wrap(said, head, pad, width)
-    lines += _wrap(item.case.why, pad + "why: ", pad + "     ", width)
-    lines += _wrap(item.case.fix, pad + "fix: ", pad + "     ", width)
+    lines += _wrap(item.why, pad + "why: ", pad + "     ", width)
+    lines += _wrap(item.fix, pad + "fix: ", pad + "     ", width)
     return lines
 
 

@@ -47,7 +47,8 @@ def test_the_slow_handler_is_late_only_on_big(checker: Checker) -> None:
     cases = {c["name"]: c for c in report["cases"]}
     assert result.code == 1
     assert cases["big"]["status"] == "warn"  # the right status, but late
-    assert "after --timeout 0.5 s" in cases["big"]["detail"]
+    assert "later than --timeout 0.5 s" in cases["big"]["detail"]
+    assert "queue" in cases["big"]["fix"]  # the fix for lateness, not for body size
     assert cases["deadline"]["status"] == "fail"
     assert "over 0.5 s" in cases["deadline"]["detail"] and "big" in cases["deadline"]["detail"]
     assert cases["big"]["slowest_ms"] >= 1000

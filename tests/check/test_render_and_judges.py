@@ -81,7 +81,8 @@ def test_accepts_wants_every_answer_2xx() -> None:
 
 def test_a_late_right_answer_is_a_warning() -> None:
     out = cf.accepts([_exchange("big", 200, ms=9100)], cf.Judging(8.0))
-    assert out.status == "warn" and "big in 9.1 s" in out.detail
+    assert out.status == "warn" and out.detail == "big: 200 in 9.1 s, later than --timeout 8 s"
+    assert out.fix and "background" in out.fix
 
 
 def test_rejects_prefers_401_or_403() -> None:
