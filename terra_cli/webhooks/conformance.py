@@ -32,7 +32,6 @@ from terra_cli.webhooks.signature import HEADER_NAMES
 Status = Literal["pass", "fail", "warn"]
 Signing = Literal["secret", "forged", "none"]
 
-DEFAULT_TIMEOUT = 8.0  # seconds: Terra's default answer deadline per delivery
 BIG_BYTES = 30 * 1024 * 1024  # the `big` case's payload size
 BIG_ENV = "TERRA_CHECK_BIG_MB"  # overrides it (in MB), e.g. to keep a test suite fast
 STALE_SECONDS = 600  # twice the 300 s tolerance of Terra's SDKs
