@@ -282,7 +282,7 @@ def _line_sink(full: bool) -> Callable[[list[Event]], None]:
         failed = next((e for e in events if Verdict(e.verdict).failed), None)
         if not warned and failed is not None:
             warned = True
-            show.first_failure(failed)
+            show.first_failure(failed, failed.signed_at)
 
     return sink
 

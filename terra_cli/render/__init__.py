@@ -27,6 +27,34 @@ STYLES = {
     "bold": "\x1b[1m",
 }
 
+# One vocabulary of signature verdicts for every view (live line, summary,
+# events list, events show): the word itself, coloured the same way everywhere.
+VERDICTS = ("ok", "bad", "stale", "unsigned", "unchecked")
+VERDICT_STYLES = {
+    "ok": "ok",
+    "bad": "error",
+    "stale": "error",
+    "unsigned": "error",
+    "unchecked": "warn",
+}
+VERDICT_WIDTH = max(len(v) for v in VERDICTS)
+
+
+def verdict_code(verdict: str) -> str | None:
+    """The ANSI code for a verdict word (None for an unknown word)."""
+    name = VERDICT_STYLES.get(verdict)
+    return STYLES[name] if name else None
+
+
+def verdict_word(verdict: str, stream: IO[str] | None = None, pad: int = 0) -> str:
+    """The verdict as shown everywhere, padded to `pad` outside the colour codes."""
+    text = verdict or "-"
+    padding = " " * max(0, pad - len(text))
+    code = verdict_code(text)
+    if code is None or not color_enabled(stream):
+        return text + padding
+    return f"{code}{text}{_RESET}{padding}"
+
 
 def color_enabled(stream: IO[str] | None = None) -> bool:
     """Colour for this stream? NO_COLOR wins, then FORCE_COLOR, then TERM=dumb, then a TTY."""
@@ -63,6 +91,40 @@ def _err_line(text: str) -> None:
     sys.stderr.flush()
 
 
+def terminal_width(stream: IO[str] | None = None) -> int | None:
+    """The stream's terminal width, or None when it is not a terminal (never wrap then)."""
+    stream = stream if stream is not None else sys.stderr
+    if not is_terminal(stream):
+        return None
+    import shutil
+
+    return max(20, shutil.get_terminal_size().columns)
+
+
+def wrap(text: str, width: int | None, indent: int = 0, first: int = 0) -> str:
+    """`text` wrapped to `width` (continuation lines indented); unchanged when width is None.
+
+    `first` is how many columns a prefix (such as `Warning: `) already takes
+    on the first line.
+    """
+    if width is None:
+        return text
+    import textwrap
+
+    lines = textwrap.wrap(
+        text,
+        width=max(10, width),
+        initial_indent=" " * first,
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    if not lines:
+        return text
+    lines[0] = lines[0][first:]
+    return "\n".join(lines)
+
+
 def error(message: str, hint: str | None = None) -> None:
     """The contract's two lines: `Error: ...` and `Hint: ...`, on stderr, never wrapped."""
     _err_line(f"{style('Error:', 'error')} {message}")
@@ -70,7 +132,10 @@ def error(message: str, hint: str | None = None) -> None:
         _err_line(f"{style('Hint:', 'hint')} {hint}")
 
 
-def warn(message: str) -> None:
+def warn(message: str, fit: bool = False) -> None:
+    """`Warning: ...` on stderr; with `fit`, wrapped to a terminal's width (never when piped)."""
+    if fit:
+        message = wrap(message, terminal_width(sys.stderr), indent=2, first=len("Warning: "))
     _err_line(f"{style('Warning:', 'warn')} {message}")
 
 
