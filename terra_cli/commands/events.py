@@ -81,9 +81,12 @@ def show_(
     raw: Annotated[
         bool, typer.Option("--raw", help="Print the stored body bytes exactly, nothing else.")
     ] = False,
+    with_body: Annotated[
+        bool, typer.Option("--body", help="Also show the body, pretty-printed, at the end.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the log record as JSON.")] = False,
 ) -> None:
-    """One event: summary, headers, pretty body and charts of its series."""
+    """One event: summary, charts of its series and headers; the body with --body."""
     record = EventStore.default().find(event_id)
     body = record_body(record)
     if raw:
@@ -93,7 +96,7 @@ def show_(
         render.result_json(record)
         return
     headers = recorded_headers(record)
-    show.event_view(record, summarize(body, headers), body, headers)
+    show.event_view(record, summarize(body, headers), body, headers, with_body=with_body)
 
 
 @events_app.command("replay")
