@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from terra_cli import render
-from terra_cli.commands import load_settings
+from terra_cli.commands import SuggestingGroup, load_settings
 from terra_cli.errors import AuthError
 from terra_cli.render import events as show
 from terra_cli.webhooks.events import summarize
@@ -18,6 +18,7 @@ from terra_cli.webhooks.store import EventStore, record_body
 from terra_cli.webhooks.trigger import DEFAULT_TARGET
 
 events_app = typer.Typer(
+    cls=SuggestingGroup,
     help="List, inspect and replay the events 'terra listen' saved.",
     no_args_is_help=True,
 )

@@ -17,6 +17,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from terra_cli.errors import TerraError
+
 _RESET = "\x1b[0m"
 STYLES = {
     "error": "\x1b[1;31m",
@@ -196,18 +198,39 @@ def progress(message: str) -> Iterator[None]:
         yield
 
 
+def new_line() -> None:
+    """End the current terminal line (after a prompt or an echoed ^C); nothing when piped."""
+    if is_terminal(sys.stderr):
+        _err_line("")
+
+
+def _interrupted() -> TerraError:
+    from terra_cli.errors import Interrupted
+
+    return Interrupted(
+        "Interrupted at the prompt (Ctrl-C); nothing was changed.",
+        hint="Run the command again when ready.",
+    )
+
+
 def prompt_hidden(label: str) -> str:
     """Ask for a secret on the terminal without echoing it (the prompt goes to stderr)."""
     import getpass
 
-    return getpass.getpass(f"{label}: ", stream=sys.stderr)
+    try:
+        return getpass.getpass(f"{label}: ", stream=sys.stderr)
+    except KeyboardInterrupt:
+        raise _interrupted() from None
 
 
 def prompt_line(label: str) -> str:
     """Ask for a visible value on the terminal (the prompt goes to stderr)."""
     sys.stderr.write(f"{label}: ")
     sys.stderr.flush()
-    return sys.stdin.readline().rstrip("\r\n")
+    try:
+        return sys.stdin.readline().rstrip("\r\n")
+    except KeyboardInterrupt:
+        raise _interrupted() from None
 
 
 def confirm(question: str) -> bool:
