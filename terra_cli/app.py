@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from terra_cli import __version__, render
-from terra_cli.commands import AppState, SuggestingGroup
+from terra_cli.commands import AppState, SuggestingGroup, tidy_help
 from terra_cli.errors import ExitCode, Interrupted, TerraError
 
 # Top-level command name -> the module whose `register(app)` defines it.
@@ -47,6 +47,7 @@ class LazyGroup(SuggestingGroup):
             holder = typer.Typer()
             importlib.import_module(COMMANDS[cmd_name]).register(holder)
             for name, command in typer.main.get_group(holder).commands.items():
+                tidy_help(command)
                 self.commands.setdefault(name, command)
         return self.commands.get(cmd_name)
 
@@ -87,6 +88,7 @@ def root(
         typer.Option(
             "--profile",
             "-p",
+            metavar="NAME",
             help="Config profile to use (default: TERRA_PROFILE, then the active profile).",
             show_default=False,
         ),

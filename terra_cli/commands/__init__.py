@@ -23,6 +23,102 @@ class AppState:
         self.profile = profile
 
 
+# Help metavars by parameter name, so every flag reads the same way in every
+# command (`--timeout SECONDS`, `--to URL`, `--limit N`); anything not named
+# here shows its own name in capitals.
+METAVARS = {
+    "port": "PORT",
+    "host": "HOST",
+    "path": "PATH",
+    "domain": "DOMAIN",
+    "region": "CODE",
+    "events": "TYPES",
+    "tolerance": "SECONDS",
+    "timeout": "SECONDS",
+    "forward_timeout": "SECONDS",
+    "max_body": "MIB",
+    "max_events": "N",
+    "limit": "N",
+    "seed": "N",
+    "forward_to": "URL",
+    "to": "URL",
+    "success_url": "URL",
+    "failure_url": "URL",
+    "user_id": "USER_ID",
+    "ref": "REF",
+    "reference_id": "REF",
+    "provider": "PROVIDER",
+    "providers": "PROVIDERS",
+    "language": "CODE",
+    "start": "DATE",
+    "end": "DATE",
+    "event_type": "TYPE",
+    "data_type": "TYPE",
+    "event_id": "ID",
+    "profile": "NAME",
+}
+
+
+def tidy_help(command: Any) -> None:
+    """Give every parameter of `command` (and its subcommands) a plain metavar.
+
+    Typer's help would otherwise show `<str>`, `<int range> [0<=x<=65535]` or
+    `{key}` next to flags that elsewhere read `URL` or `SECONDS`. Ranges are
+    still enforced; they are just not drawn as formulas.
+    """
+    for param in getattr(command, "params", []):
+        is_flag = getattr(param, "is_flag", False) or getattr(param, "count", False)
+        if is_flag:
+            continue
+        if param.metavar is None:
+            name = param.name or ""
+            param.metavar = METAVARS.get(name, name.upper())
+        kind = param.type
+        if hasattr(kind, "_describe_range"):
+            kind._describe_range = _quiet_in_help(kind._describe_range)
+        if param.param_type_name == "argument":
+            if kind.name in ("text", "str", "string"):
+                plain = type(kind)()
+                plain.get_metavar = lambda *args, **kwargs: ""
+                param.type = plain
+            param.make_metavar = _argument_metavar(param)
+    if hasattr(command, "format_help"):
+        command.format_help = _help_mode(command.format_help)
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)
+
+
+_IN_HELP: list[bool] = [False]
+
+
+def _help_mode(format_help: Any) -> Any:
+    """Run a command's help formatter with range formulas switched off."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        _IN_HELP[0] = True
+        try:
+            return format_help(*args, **kwargs)
+        finally:
+            _IN_HELP[0] = False
+
+    return wrapped
+
+
+def _quiet_in_help(describe: Any) -> Any:
+    """A range description that is empty in help (the error message keeps it)."""
+    return lambda: "" if _IN_HELP[0] else describe()
+
+
+def _argument_metavar(param: Any) -> Any:
+    """`KEY` when required, `[VALUE]` when optional, in usage lines and help alike."""
+
+    def make_metavar(ctx: Any = None, *, usage: bool = False) -> str:
+        name = str(param.metavar)
+        return name if param.required or not usage else f"[{name}]"
+
+    return make_metavar
+
+
 class SuggestingGroup(TyperGroup):
     """A command group that answers a mistyped command with the closest names."""
 

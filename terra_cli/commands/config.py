@@ -158,7 +158,10 @@ def profiles(ctx: typer.Context) -> None:
 
 
 @config_app.command("use")
-def use(ctx: typer.Context, profile: Annotated[str, typer.Argument(help="Profile name.")]) -> None:
+def use(
+    ctx: typer.Context,
+    profile: Annotated[str, typer.Argument(metavar="PROFILE", help="Profile name.")],
+) -> None:
     """Make PROFILE the active profile (created when new)."""
     name = validate_profile(profile)
     settings = load_settings(ctx)
