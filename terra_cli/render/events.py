@@ -21,7 +21,6 @@ from terra_cli.render import (
     terminal_width,
     verdict_code,
     verdict_word,
-    warn,
 )
 from terra_cli.render.listen import KIND_STYLES
 from terra_cli.webhooks.events import Summary, decode_body, human_size
@@ -31,17 +30,20 @@ if TYPE_CHECKING:
 
 
 def delivery(what: str, size: int, records: int | None, result: Delivery) -> None:
-    """One stderr line saying what was sent where and what came back."""
+    """One stderr line saying what was sent where and what came back.
+
+    A failure gets no Warning line here: the command's own Error/Hint follow,
+    so only the facts the error does not carry (latency, the app's answer) show.
+    """
     held = f", {records} record{'s' if records != 1 else ''}" if records is not None else ""
     sent = f"{what} ({human_size(size)}{held}) → {result.url}"
     if result.status is None:
-        warn(f"{sent}: no answer ({result.error})")
-        return
+        return  # the error that follows says why nothing answered
     line = f"{sent}: {result.status} in {result.latency_ms:.0f} ms"
     if result.ok:
         success(line)
         return
-    warn(line)
+    info(line)
     if result.body:
         snippet = result.body[:300].decode("utf-8", "replace").strip()
         info(f"  the app answered: {snippet}")

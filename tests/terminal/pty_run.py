@@ -37,7 +37,7 @@ class PtyProcess:
         pid, fd = pty.fork()  # the child is a session leader with the terminal as controlling tty
         if pid == 0:  # pragma: no cover - the child
             try:
-                os.execve(TERRA, [TERRA, *args], full_env)
+                os.execve(TERRA, [TERRA, *args], full_env)  # noqa: S606 - our own binary
             finally:
                 os._exit(127)
         self.pid, self.fd = pid, fd
