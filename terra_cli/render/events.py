@@ -377,7 +377,8 @@ def event_view(
     it a last line says how to get it.
     """
     width = terminal_width(sys.stdout)
-    lines = [heading(f"{record.get('id')}  {summary.type or '?'}  {summary.text}")]
+    title = f"{record.get('id')}  {summary.type or '?'}  "
+    lines = [heading(_hang(title, summary.text, width, words=True))]
     shown_verdict = verdict_word(str(record.get("verdict")), sys.stdout)
     facts = [
         ("received", f"{record.get('received_at')}  {record.get('method')} {record.get('path')}"),
@@ -414,10 +415,11 @@ def event_view(
     elif with_body:
         lines += [heading("Body"), pretty_body(body, headers)]
     else:
-        lines.append(
-            f"Body: {human_size(len(body))}, not shown; 'terra events show {record.get('id')} "
+        note = (
+            f"{human_size(len(body))}, not shown; 'terra events show {record.get('id')} "
             "--body' shows it, --raw prints the stored bytes."
         )
+        lines.append(_hang("Body: ", note, width, words=True))
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
 
@@ -431,12 +433,19 @@ def _chart_width(width: int | None) -> int:
     return 60 if width is None else max(20, min(60, width - 12))
 
 
-def _hang(label: str, value: str, width: int | None) -> str:
-    """`label` + `value`, the value wrapped under itself to fit a terminal (not when piped)."""
+def _hang(label: str, value: str, width: int | None, words: bool = False) -> str:
+    """`label` + `value`, the value wrapped under itself to fit a terminal (not when piped).
+
+    Values such as signatures and ids are split anywhere (never shortened);
+    with `words`, text is wrapped between words.
+    """
     if width is None or len(label) + len(value) <= width:
         return label + value
     room = max(10, width - len(label))
-    pieces = [value[i : i + room] for i in range(0, len(value), room)]
+    if words:
+        pieces = _wrap(value, room)
+    else:
+        pieces = [value[i : i + room] for i in range(0, len(value), room)]
     return label + ("\n" + " " * len(label)).join(pieces)
 
 
