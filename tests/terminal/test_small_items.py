@@ -153,3 +153,27 @@ def test_masked_secrets_show_a_third_at_most(home: Home) -> None:
     home.run("config", "set", "signing-secret", input="abcdefghijkl")
     r = home.run("config", "show", "--json")
     assert json.loads(r.stdout)["values"]["signing-secret"]["value"] == "ab…kl"
+
+
+def test_readme_ci_example_installs_from_a_clone() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("## CI smoke checks", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    assert "pip install terra-cli" not in block
+    checkout = re.search(r"repository: terra-cli/terra-cli\s+path: (\S+)", block)
+    assert checkout, block
+    assert f"pip install ./{checkout.group(1)}" in block
+    assert "| 130 | interrupted" in readme
+
+
+def test_readme_masking_examples_follow_the_rule() -> None:
+    from pathlib import Path
+
+    from terra_cli.settings import mask
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    text = " ".join(readme.split())
+    assert "a 12-character secret shows `ab…kl`" in text and "(`whse…cdef`)" in text
+    assert mask("abcdefghijkl") == "ab…kl"
+    assert mask("whsec_" + "0" * 14 + "cdef") == "whse…cdef"  # 24 characters
