@@ -391,6 +391,8 @@ def event_view(
     forward = record.get("forward")
     if isinstance(forward, dict):
         facts[4] = ("forward", f"{forward.get('url')} → {_forward_text(forward)}")
+    if summary.user_id and summary.reference_id:
+        facts.insert(2, ("reference", summary.reference_id))
     reference = _header(headers, "terra-reference")
     if reference:
         facts.append(("ref", reference))
@@ -450,12 +452,10 @@ def _hang(label: str, value: str, width: int | None, words: bool = False) -> str
 
 
 def _user_text(summary: Summary) -> str:
-    """User id, provider and reference on one line."""
+    """User id and provider (the user's reference_id has a line of its own)."""
     if not summary.user_id:
         return "-"
     text = summary.user_id
     if summary.provider:
         text += f" ({summary.provider})"
-    if summary.reference_id:
-        text += f", reference {summary.reference_id}"
     return text
