@@ -336,7 +336,10 @@ def first_failure(event: Event, signed_at: int | None = None) -> None:
 
 
 def unknown_types(names: list[str], known: list[str]) -> None:
-    warn(f"unknown event type(s) for --events: {', '.join(names)}. Known: {', '.join(known)}.")
+    warn(
+        f"unknown event type(s) for --events: {', '.join(names)}. Known: {', '.join(known)}.",
+        fit=True,
+    )
 
 
 def summary(
