@@ -91,6 +91,7 @@ COMMANDS = [
     ("auth",),
     ("doctor",),
     ("integrations",),
+    ("check",),
     ("users", "list"),
     ("users", "show"),
     ("users", "deauth"),
