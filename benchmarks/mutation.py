@@ -58,6 +58,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "terra_cli/webhooks/forward.py",
         [
             "tests/trigger/test_forward.py",
+            "tests/trigger/test_forward_messages.py",
             "tests/listen/test_app_answers.py",
             "tests/trigger/test_listen_forward.py",
             "tests/trigger/test_redirects.py",
