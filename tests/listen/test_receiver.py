@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pytest
 
 from terra_cli.errors import LocalResourceError
-from terra_cli.webhooks.receiver import ForwardOutcome
+from terra_cli.webhooks.receiver import ForwardOutcome, display_host
 from terra_cli.webhooks.signature import sign
 from terra_cli.webhooks.store import record_body
 from tests.listen.conftest import SECRET, StartReceiver, post
@@ -159,6 +159,36 @@ def test_oversized_body_gets_413_logged_without_body(start_receiver: StartReceiv
     assert "body_b64" not in record
     # The server still works afterwards, and a body at the limit is fine.
     assert r.post(b"y" * 1024).status == 200
+
+
+def test_a_large_oversized_body_still_gets_the_413_not_a_reset(
+    start_receiver: StartReceiver,
+) -> None:
+    """The rest of a refused body is read and dropped (up to 4 x the limit + 1 MiB), so
+    the sender can read the answer instead of a reset."""
+    r = start_receiver(max_body=1024 * 1024)
+    body = b"x" * (4 * 1024 * 1024)
+    reply = r.post(body)
+    assert reply.status == 413
+    assert reply.json()["error"] == "body over the limit of 1.0 MB"
+    assert r.records()[0]["size"] == len(body)
+
+
+def test_a_refused_body_already_received_whole_is_answered_and_closed(
+    start_receiver: StartReceiver,
+) -> None:
+    r = start_receiver(max_body=10)
+    raw = b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n" + b"y" * 20
+    with socket.create_connection(("127.0.0.1", r.port), timeout=3) as s:
+        s.sendall(raw)
+        data = b""
+        while True:
+            chunk = s.recv(65536)  # a timeout here (3 s, under the 5 s drain) fails the test
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 413 Content Too Large\r\n")
+    assert b"Connection: close\r\n" in data
 
 
 def test_oversized_chunked_body_gets_413(start_receiver: StartReceiver) -> None:
@@ -653,3 +683,20 @@ def test_stop_waits_for_a_forward_in_flight(start_receiver: StartReceiver) -> No
     t.join(10)
     assert slow["reply"].status == 204
     assert len(r.records()) == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("0.0.0.0", "127.0.0.1"),
+        ("", "127.0.0.1"),
+        ("::", "[::1]"),
+        ("::1", "[::1]"),
+        ("fe80::2", "[fe80::2]"),
+        ("192.168.1.9", "192.168.1.9"),
+    ],
+)
+def test_the_url_shows_a_host_people_can_open(host: str, shown: str) -> None:
+    # Built at run time, as --host arrives: never the same object as a literal.
+    assert display_host("".join(list(host))) == shown
