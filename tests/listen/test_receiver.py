@@ -515,6 +515,40 @@ def test_pipelined_requests_are_answered_in_order(start_receiver: StartReceiver)
     assert [record_body(rec) for rec in r.records()] == [one, two]
 
 
+def test_pipelined_requests_behind_a_forward_are_answered_in_order(
+    start_receiver: StartReceiver,
+) -> None:
+    r = start_receiver(forwarder=GatedForwarder())
+    raw = b"".join(
+        b"POST /p%d HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n%s\r\n{}"
+        % (i, b"Connection: close\r\n" if i == 3 else b"")
+        for i in range(1, 4)
+    )
+    data = _exchange(r.port, raw)
+    assert data.count(b"HTTP/1.1 204") == 3, data
+    assert [rec["path"] for rec in r.records()] == ["/p1", "/p2", "/p3"]
+
+
+def test_a_chunked_body_trickling_in_byte_by_byte(start_receiver: StartReceiver) -> None:
+    """Chunk sizes, data, CRLFs and trailers split across reads at every byte."""
+    r = start_receiver()
+    raw = (
+        b"POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n1;x=y\r\n \r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\n"
+        b"POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(raw)):
+            s.sendall(raw[i : i + 1])
+            time.sleep(0.002)  # lets the server read each byte on its own
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK") == 2, data
+    assert [record_body(rec) for rec in r.records()] == [b"hello 0123456789abcdef", b"{}"]
+
+
 def test_expect_100_continue(start_receiver: StartReceiver) -> None:
     r = start_receiver()
     with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:
