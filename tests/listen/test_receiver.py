@@ -191,6 +191,39 @@ def test_a_refused_body_already_received_whole_is_answered_and_closed(
     assert b"Connection: close\r\n" in data
 
 
+def test_the_default_limit_is_100_mib_to_the_byte(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    head = "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n"
+    limit = 100 * 1024 * 1024
+    # At the limit the body is welcome (100 Continue); one byte over is refused unread.
+    at = _exchange(r.port, head.format(limit).encode(), until=b"\r\n\r\n", timeout=3)
+    assert at == b"HTTP/1.1 100 Continue\r\n\r\n"
+    over = _exchange(r.port, head.format(limit + 1).encode(), until=b"}\n", timeout=3)
+    assert over.startswith(b"HTTP/1.1 413 Content Too Large\r\n")
+    assert b'"error": "body over the limit of 100.0 MB"' in over
+
+
+@pytest.mark.parametrize(("size", "status"), [(100, 200), (101, 413)])
+def test_a_chunked_body_at_the_limit_is_accepted_and_one_byte_more_refused(
+    start_receiver: StartReceiver, size: int, status: int
+) -> None:
+    r = start_receiver(max_body=100)
+    conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=10)
+    conn.request("POST", "/c", body=iter([b"a" * 60, b"b" * (size - 60)]), encode_chunked=True)
+    assert conn.getresponse().status == status
+    conn.close()
+    assert r.records()[0]["status"] == status
+
+
+def test_a_refused_body_is_drained_while_forwarding_too(start_receiver: StartReceiver) -> None:
+    fwd = GatedForwarder()
+    fwd.gate.set()
+    r = start_receiver(max_body=1024 * 1024, forwarder=fwd)
+    reply = r.post(b"x" * (4 * 1024 * 1024), path="/big")
+    assert reply.status == 413
+    assert r.records()[0]["forward"] is None  # refused bodies are not forwarded
+
+
 def test_oversized_chunked_body_gets_413(start_receiver: StartReceiver) -> None:
     r = start_receiver(max_body=100)
     conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=10)
