@@ -619,6 +619,9 @@ def test_http_1_0_gets_connection_close(start_receiver: StartReceiver) -> None:
         (b"POST /x HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
         (b"POST /x HTTP/1.1\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n", b"431"),
         (b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", b"400"),
+        (b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n", b"400"),
+        (b"POST /x HTTP/1.1\r\n X-Lead: 1\r\nContent-Length: 0\r\n\r\n", b"400"),
+        (b"POST /x HTTP/1.1\r\nX-Trail : 1\r\nContent-Length: 0\r\n\r\n", b"400"),
     ],
 )
 def test_malformed_requests_are_answered_and_not_logged(
@@ -668,6 +671,29 @@ def test_chunked_without_trailers_keeps_the_connection_usable(
     data = _exchange(r.port, raw)
     assert data.count(b"HTTP/1.1 200 OK") == 2, data
     assert [record_body(rec) for rec in r.records()] == [b"0123456789", b"{}"]
+
+
+def test_folded_header_lines_join_the_header_they_continue(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    raw = (
+        b"POST /f HTTP/1.1\r\nHost: x\r\nX-First: 1\r\nX-Folded: a\r\n  b\r\n\tc\r\n"
+        b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    assert _exchange(r.port, raw).startswith(b"HTTP/1.1 200 OK")
+    headers = r.records()[0]["headers"]
+    assert headers["x-folded"] == "a b c" and headers["x-first"] == "1"
+
+
+def test_a_large_chunked_body_over_the_limit_still_gets_its_413(
+    start_receiver: StartReceiver,
+) -> None:
+    """Its length is unknown, so up to 4 x the limit is drained after the refusal."""
+    r = start_receiver(max_body=4 * 1024 * 1024)
+    conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=10)
+    pieces = (b"z" * (256 * 1024) for _ in range(64))  # 16 MiB in 256 KiB chunks
+    conn.request("POST", "/big", body=pieces, encode_chunked=True)
+    assert conn.getresponse().status == 413
+    conn.close()
 
 
 def test_client_gone_mid_body_is_dropped(start_receiver: StartReceiver) -> None:
@@ -747,9 +773,9 @@ def test_stop_waits_for_a_forward_in_flight(start_receiver: StartReceiver) -> No
     time.sleep(0.2)
     threading.Timer(0.2, fwd.gate.set).start()
     r.receiver.stop(grace=5)
+    assert len(r.records()) == 1  # stop() returned only once the forward was done
     t.join(10)
     assert slow["reply"].status == 204
-    assert len(r.records()) == 1
 
 
 @pytest.mark.parametrize(
