@@ -673,6 +673,20 @@ def test_chunked_without_trailers_keeps_the_connection_usable(
     assert [record_body(rec) for rec in r.records()] == [b"0123456789", b"{}"]
 
 
+def test_a_head_at_the_limits_is_accepted(start_receiver: StartReceiver) -> None:
+    r = start_receiver()
+    # 100 header lines in all, and a head of exactly 64 KiB, are still fine.
+    many = b"POST /h HTTP/1.1\r\nContent-Length: 0\r\n" + b"X-A: 1\r\n" * 97
+    many += b"Connection: close\r\nHost: x\r\n\r\n"
+    assert _exchange(r.port, many).startswith(b"HTTP/1.1 200 OK")
+    start = b"POST /h HTTP/1.1\r\nConnection: close\r\nX-Big: "
+    end = b"\r\nContent-Length: 0\r\n"
+    big = start + b"b" * (64 * 1024 - len(start) - len(end)) + end + b"\r\n"
+    assert len(big) == 64 * 1024 + 2
+    assert _exchange(r.port, big).startswith(b"HTTP/1.1 200 OK")
+    assert len(r.records()) == 2
+
+
 def test_folded_header_lines_join_the_header_they_continue(start_receiver: StartReceiver) -> None:
     r = start_receiver()
     raw = (
