@@ -59,6 +59,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         [
             "tests/trigger/test_forward.py",
             "tests/trigger/test_forward_messages.py",
+            "tests/trigger/test_forward_transport.py",
             "tests/listen/test_app_answers.py",
             "tests/trigger/test_listen_forward.py",
             "tests/trigger/test_redirects.py",

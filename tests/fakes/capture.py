@@ -9,12 +9,14 @@ a streaming response, or no length and the connection closed after the body).
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Literal
 
 
@@ -104,10 +106,17 @@ def _handler(state: CaptureServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def capture_server(status: int = 200, delay: float = 0.0) -> Iterator[CaptureServer]:
-    """Run a capture server on a free port for the duration of the block."""
+def capture_server(
+    status: int = 200, delay: float = 0.0, tls: tuple[Path, Path] | None = None
+) -> Iterator[CaptureServer]:
+    """Run a capture server on a free port for the duration of the block
+    (HTTPS with `tls` = (certificate, key) files)."""
     state = CaptureServer(status=status, delay=delay)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
