@@ -39,6 +39,8 @@ def _wrapped(inner: BaseException) -> BaseException:
         (BrokenPipeError(errno.EPIPE, "broken pipe"), "reset"),
         (OSError(errno.ENETUNREACH, "Network is unreachable"), "unreachable"),
         (OSError(errno.EHOSTUNREACH, "No route to host"), "unreachable"),
+        (OSError(51, "Network is unreachable"), "unreachable"),  # the macOS numbers
+        (OSError(65, "No route to host"), "unreachable"),
         (OSError(errno.EACCES, "Permission denied"), "protocol"),
     ],
 )
