@@ -130,3 +130,9 @@ def test_connection_listed_headers_are_dropped() -> None:
         [("Connection", "X-A, x-b"), ("X-A", "1"), ("X-B", "2"), ("X-C", "3"), ("TE", "trailers")]
     )
     assert out == [("X-C", "3")]
+
+
+def test_only_the_connection_header_names_hop_by_hop_fields() -> None:
+    # A value that happens to be another header's name drops nothing.
+    headers = [("X-Note", "x-keep, close"), ("X-Keep", "1"), ("Terra-Reference", "x-note")]
+    assert forward.outgoing_headers(headers) == headers
