@@ -7,6 +7,7 @@ import stat
 
 import pytest
 
+from terra_cli.settings import mask
 from tests.conftest import Home
 
 API_KEY = "key_0123456789abcdefXYZ"
@@ -27,6 +28,23 @@ def test_set_from_stdin_then_get_and_show(home: Home) -> None:
     shown = home.run("config", "show")
     assert shown.code == 0
     assert "key…XYZ" in shown.stdout and "file" in shown.stdout  # 6 of 23 shown
+
+
+def test_every_secret_is_masked_in_show_whatever_its_source(home: Home) -> None:
+    import json
+
+    secrets = {
+        "dev-id": ("TERRA_DEV_ID", "devid-0123456789abcdef0123"),
+        "api-key": ("TERRA_API_KEY", "apikey-0123456789abcdef0123"),
+        "signing-secret": ("TERRA_SIGNING_SECRET", "whsec-0123456789abcdef0123"),
+        "ngrok-authtoken": ("NGROK_AUTHTOKEN", "2abcdefghijklmnopqrstuvwxyz_ngrok"),
+    }
+    env = {name: value for name, value in secrets.values()}
+    r = home.run("config", "show", "--json", env=env)  # the leak guard checks every value
+    assert r.code == 0
+    values = json.loads(r.stdout)["values"]
+    for key, (_, value) in secrets.items():
+        assert values[key] == {"value": mask(value), "source": "env"}, key
 
 
 def test_show_json_and_reveal(home: Home) -> None:

@@ -205,3 +205,28 @@ def test_profiles_and_use(tmp_path: Path) -> None:
 def test_bad_profile_names(name: str) -> None:
     with pytest.raises(InputError):
         s.validate_profile(name)
+
+
+def test_url_settings_are_validated_wherever_they_come_from(tmp_path: Path) -> None:
+    cfg = _file(tmp_path, '[profiles.default]\naccess_url = "ftp://bad.example"\n')
+    settings = s.Settings(cfg, env={"TERRA_API_URL": "https://env.example/v2/"})
+    assert settings.url("api-url") == "https://env.example/v2"
+    with pytest.raises(InputError) as from_file:
+        settings.url("access-url")
+    assert from_file.value.message.startswith("config key access-url must be an http://")
+    bad_env = s.Settings(_file(tmp_path / "o"), env={"TERRA_API_URL": "api.example"})
+    with pytest.raises(InputError) as from_env:
+        bad_env.url("api-url")
+    assert from_env.value.message.startswith("TERRA_API_URL must be an http://")
+    assert s.Settings(_file(tmp_path / "p"), env={}).url("access-url") == (
+        "https://access.tryterra.co"
+    )
+
+
+def test_the_secret_keys_are_exactly_the_four_credentials() -> None:
+    assert sorted(k.name for k in s.KEYS.values() if k.secret) == [
+        "api-key",
+        "dev-id",
+        "ngrok-authtoken",
+        "signing-secret",
+    ]
