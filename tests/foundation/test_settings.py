@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -230,3 +232,73 @@ def test_the_secret_keys_are_exactly_the_four_credentials() -> None:
         "ngrok-authtoken",
         "signing-secret",
     ]
+
+
+def test_config_and_data_dirs_follow_their_variables(tmp_path: Path) -> None:
+    env = {"TERRA_CONFIG_DIR": str(tmp_path / "c"), "TERRA_DATA_DIR": str(tmp_path / "d")}
+    assert s.config_dir(env) == tmp_path / "c"
+    assert s.data_dir(env) == tmp_path / "d"
+    home = {"TERRA_CONFIG_DIR": "~/cfg", "TERRA_DATA_DIR": "~/data"}
+    assert s.config_dir(home) == Path("~/cfg").expanduser()
+    assert s.data_dir(home) == Path("~/data").expanduser()
+    assert s.config_dir({}).name == "terra-cli" and s.data_dir({}).name == "terra-cli"
+
+
+def test_a_folder_that_cannot_be_made_says_why(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    target = blocker / "events"
+    with pytest.raises(LocalResourceError) as info:
+        s.ensure_private_dir(target)
+    assert info.value.message == f"Cannot create the directory {target}: Not a directory."
+
+
+def test_a_config_path_that_is_a_folder_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.mkdir()
+    with pytest.raises(InputError) as info:
+        s.ConfigFile.load(path)
+    assert info.value.message == f"{path} is a directory, not a config file."
+
+
+def test_an_unreadable_config_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, '[profiles.default]\ndev_id = "abc"\n')
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # root reads any file: inject it
+    with pytest.raises(LocalResourceError) as info:
+        s.ConfigFile.load(path)
+    assert info.value.message == f"Cannot read {path}: Permission denied."
+
+
+def test_a_loose_file_that_cannot_be_tightened_says_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, '[profiles.default]\ndev_id = "abc"\n')
+    os.chmod(path, 0o644)
+
+    def not_yours(target: Any, mode: int) -> None:
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))  # someone else's file
+
+    monkeypatch.setattr(os, "chmod", not_yours)
+    cfg = s.ConfigFile.load(path)
+    assert cfg.warnings == [
+        f"{path} is readable by other users and could not be tightened; run: chmod 600 {path}"
+    ]
+    assert cfg.get("default", s.KEYS["dev-id"]) == "abc"
+
+
+def test_exists_and_other_top_level_keys_survive_a_save(tmp_path: Path) -> None:
+    missing = _file(tmp_path)
+    assert missing.exists is False
+    cfg = _file(tmp_path, 'aardvark = "kept"\nzebra = "kept too"\n[profiles.default]\n')
+    assert cfg.exists is True
+    cfg.set("default", s.KEYS["dev-id"], "abc")
+    cfg.save()
+    text = cfg.path.read_text()
+    assert text.startswith('active_profile = "default"\n')
+    again = s.ConfigFile.load(cfg.path)
+    assert again.data["aardvark"] == "kept" and again.data["zebra"] == "kept too"
+    assert text.count("active_profile") == 1
