@@ -115,3 +115,16 @@ def test_other_4xx_is_never_retried(terra_api: FakeTerra) -> None:
     with client, pytest.raises(RemoteError):
         client.widget_session(WidgetRequest())
     assert waits == [] and len(terra_api.requests) == 1
+
+
+def test_an_answer_that_cannot_be_decoded_is_a_remote_error(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply
+
+    broken = Reply(200, b"\x1f\x8b not really gzip", {"Content-Encoding": "gzip"})
+    terra_api.always("widget", broken)
+    with TerraClient(_options(terra_api, retries=2)) as client, pytest.raises(RemoteError) as info:
+        client.widget_session(WidgetRequest())
+    host = terra_api.base.split("//", 1)[1].split("/", 1)[0]
+    assert info.value.message.startswith(f"{host} sent an answer terra cannot read (")
+    assert "api-url / access-url" in (info.value.hint or "")
+    assert len(terra_api.requests) == 1  # not retried: the same bytes would come back
