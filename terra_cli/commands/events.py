@@ -113,6 +113,13 @@ def replay_(
             help="Keep the recorded signature header instead of signing afresh.",
         ),
     ] = False,
+    same_trace_id: Annotated[
+        bool,
+        typer.Option(
+            "--same-trace-id",
+            help="Repeat the recorded X-Terra-Trace-Id (plays a retry); default: a fresh one.",
+        ),
+    ] = False,
     timeout: Annotated[
         float,
         typer.Option(
@@ -138,7 +145,9 @@ def replay_(
                 hint="Run 'terra config set signing-secret' or set TERRA_SIGNING_SECRET, "
                 "or pass --original-signature to send the recorded header.",
             )
-    result = replay(record, body, url, secret, int(time.time()), timeout)
+    result = replay(
+        record, body, url, secret, int(time.time()), timeout, same_trace_id=same_trace_id
+    )
     summary = summarize(body, recorded_headers(record))
     show.delivery(f"replay of {record.get('id')}", len(body), summary.records, result)
     if json_out:

@@ -169,6 +169,7 @@ def listen(
         outcome.reason,
         outcome.unshown,
     )
+    show.large_requests([(r.reference, r.arrived, r.expected) for r in outcome.large_requests])
     if outcome.reason == "failure" and session.receiver.failure is not None:
         raise session.receiver.failure
     if tunnel is not None and tunnel.error is not None:

@@ -85,7 +85,7 @@ def event_line(event: Event, width: int | None = None, color: bool = False) -> s
     ]
     if event.reference_id:
         head.insert(4, ("ref:" + _fit(event.reference_id, 20), None))
-    verdict_text = VERDICT_TEXT.get(event.verdict, event.verdict)
+    verdict_text = VERDICT_TEXT.get(event.verdict, event.verdict) + verdict_note(event)
     tail: list[tuple[str, str | None]] = [(verdict_text, verdict_code)]
     if event.forward is not None:
         fwd = event.forward
@@ -108,6 +108,16 @@ def event_line(event: Event, width: int | None = None, color: bool = False) -> s
         description = _fit(description, width - _visible(head + tail) - 1)
     parts = [*head, (description, None), *tail] if description else [*head, *tail]
     return " ".join(_paint(text, code, color) for text, code in parts)
+
+
+def verdict_note(event: Event) -> str:
+    """What to add to a stale verdict: whether the timestamp was old or in the future."""
+    detail = event.verdict_detail or ""
+    if event.verdict == "stale" and detail.startswith("in the future"):
+        return " (in the future)"
+    if event.verdict == "stale" and detail.startswith("too old"):
+        return " (too old)"
+    return ""
 
 
 def full_body(event: Event, limit: int = FULL_LIMIT) -> str:
@@ -215,8 +225,17 @@ def banner(
 
 def first_failure(event: Event) -> None:
     """A loud one-time warning the first time a signature check fails."""
+    detail = event.verdict_detail or ""
+    if event.verdict == "stale" and detail.startswith("in the future"):
+        warn(
+            f"signature check failed (stale: {detail}) for {event.id}. The signature is "
+            "valid but dated ahead of this machine's clock: check the clock here and the "
+            "sender's (or widen --tolerance)."
+        )
+        return
+    why = f"stale, {detail}" if event.verdict == "stale" and detail else event.verdict
     warn(
-        f"signature check failed ({event.verdict}) for {event.id}. Check that the signing "
+        f"signature check failed ({why}) for {event.id}. Check that the signing "
         "secret matches the destination's in Terra's dashboard "
         "('terra config set signing-secret')."
     )
@@ -258,6 +277,14 @@ def summary(
             )
         if log_dir and events:
             info(f"Event log: {log_dir}")
+
+
+def large_requests(requests: list[tuple[str, int, int]]) -> None:
+    """Closing lines on stderr: for each announced large request, how many of N arrived."""
+    with contextlib.suppress(OSError, ValueError):
+        for reference, arrived, expected in requests:
+            state = "all arrived" if arrived >= expected else f"{expected - arrived} missing"
+            info(f"Large request {reference}: {arrived} of {expected} payloads arrived ({state}).")
 
 
 def stdout_closed() -> bool:
