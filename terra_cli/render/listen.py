@@ -228,7 +228,7 @@ def first_failure(event: Event) -> None:
     detail = event.verdict_detail or ""
     if event.verdict == "stale" and detail.startswith("in the future"):
         warn(
-            f"signature check failed (stale: {detail}) for {event.id}. The signature is "
+            f"signature check failed (stale, {detail}) for {event.id}. The signature is "
             "valid but dated ahead of this machine's clock: check the clock here and the "
             "sender's (or widen --tolerance)."
         )
