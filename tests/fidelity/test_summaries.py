@@ -96,7 +96,7 @@ def test_a_sleep_crossing_midnight_spans_two_days_and_a_midnight_end_does_not() 
 
 
 def test_hormone_and_planned_workout_get_date_spans() -> None:
-    hormone = {
+    hormone: dict[str, Any] = {
         "type": "hormone",
         "user": USER,
         "version": "2022-03-16",
@@ -123,7 +123,7 @@ def test_hormone_and_planned_workout_get_date_spans() -> None:
 
 
 def test_lab_report_completed_uses_data_reference_and_counts_results() -> None:
-    data = {
+    data: dict[str, Any] = {
         "session_id": "411902338110422016",
         "reference_id": "patient-0042",
         "report_date": "2026-08-09",
@@ -306,7 +306,7 @@ def _facts(payload: dict[str, Any]) -> dict[str, Any]:
     """What a person reading the payload would state, computed here from the payload."""
     etype = payload["type"]
     user = payload.get("user") or payload.get("new_user") or {}
-    data = payload.get("data")
+    data: Any = payload.get("data")
     reference = user.get("reference_id") or payload.get("reference_id")
     if etype.startswith("lab_report."):
         reference = data["reference_id"]
