@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from datetime import datetime, timezone
@@ -165,6 +166,9 @@ def trigger(
     if print_only:
         show.raw_bytes(event.body)
         return
+    named = next((v for n, v in extra if n.lower() == "terra-reference"), None)
+    if named is not None:  # a --header naming the reference is what is sent and reported
+        event = dataclasses.replace(event, reference=named)
 
     if secret is not None:
         render.warn(

@@ -91,6 +91,17 @@ def test_header_adds_and_replaces_by_name_case_insensitively(home: Home) -> None
     assert independent_verify(got.header("x-terra-signature") or "", got.body, SECRET)[1]
 
 
+def test_header_can_set_the_terra_reference_and_stdout_names_it(home: Home) -> None:
+    with capture_server() as app:
+        r = home.run(
+            "trigger", "daily", "--to", app.url, "--header", "Terra-Reference: big-1", env=ENV
+        )
+        (got,) = app.wait_for(1)
+    assert r.code == 0, r.stderr
+    assert got.header("terra-reference") == "big-1" and r.stdout == "big-1\n"
+    assert _names(got).count("terra-reference") == 1
+
+
 def test_header_can_replace_the_signature_to_test_a_bad_one(home: Home) -> None:
     got, _ = _trigger(home, "deauth", "--header", "X-Terra-Signature: t=1,v1=00")
     assert got.header("x-terra-signature") == "t=1,v1=00"
