@@ -96,7 +96,7 @@ def trigger(
         ),
     ] = None,
     unsigned: Annotated[
-        bool, typer.Option("--unsigned", help="Send without a terra-signature header.")
+        bool, typer.Option("--unsigned", help="Send without signature headers.")
     ] = False,
     no_samples: Annotated[
         bool, typer.Option("--no-samples", help="Leave out sample series (heart rate, stages).")

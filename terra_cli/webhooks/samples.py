@@ -281,7 +281,7 @@ _TYPES: tuple[EventType, ...] = (
     EventType("auth_cancelled", "a connection attempt failed or was cancelled", _auth_cancelled),
     EventType(
         "auth_error",
-        "the docs' older name for auth_cancelled (Terra sends type auth_cancelled)",
+        "the docs' older name of auth_cancelled (same body)",
         _auth_cancelled,
     ),
     EventType(
@@ -297,7 +297,7 @@ _TYPES: tuple[EventType, ...] = (
     ),
     EventType(
         "connection_error",
-        "the provider rejected Terra's credentials (401/403/412)",
+        "the provider refused Terra's access (401/403/412)",
         _status_event("connection_error", "warning", "User connection degraded"),
     ),
     EventType(
@@ -313,7 +313,7 @@ _TYPES: tuple[EventType, ...] = (
     EventType("large_request_sending", "chunks of a large request are on the way", _large_sending),
     EventType("rate_limit_hit", "a provider rate limit delayed an async request", _rate_limit_hit),
     EventType("healthcheck", "Terra's periodic destination health ping", _healthcheck),
-    EventType("s3_upload", "ping mode: the payload waits at a download URL (type s3_payload)", _s3),
+    EventType("s3_upload", "ping mode: data waits at a download URL (s3_payload)", _s3),
     EventType("s3_payload", "the same as s3_upload, by its body type", _s3),
     EventType(
         "activity", "workouts with heart-rate series", _data_event("activity", records.activity, 3)
@@ -350,7 +350,7 @@ _TYPES: tuple[EventType, ...] = (
     ),
     EventType(
         "lab_report.failed",
-        "a lab report failed for good: an error code and message",
+        "a lab report failed: an error code and message",
         _lab_report("lab_report.failed"),
     ),
 )
