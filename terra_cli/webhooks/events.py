@@ -420,8 +420,7 @@ def _describe(etype: str, doc: dict[str, Any], message: str | None) -> tuple[str
     return "unknown", text
 
 
-# Day-scoped types: one record is one local day, from midnight to the next midnight.
-DAY_TYPES = frozenset({"daily", "body", "nutrition", "menstruation"})
+# An end_time exactly at a midnight: the record's last day is the one before it.
 _MIDNIGHT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]00:00(:00(\.0*)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
@@ -429,7 +428,8 @@ def record_span(record: Any) -> tuple[str | None, str | None]:
     """The first and last local day a data record covers; `end_time` is exclusive.
 
     A record ending exactly at a midnight after its start covers the days up to
-    that midnight, so Terra's day 2026-07-01 (00:00 to 00:00 next day) is one day.
+    that midnight, so a day-scoped record (daily, body, nutrition, menstruation:
+    00:00 to the next 00:00) such as Terra's day 2026-07-01 is one day.
     Hormone samples carry a `timestamp`, planned workouts a `planned_date`.
     """
     item = _dict(record)
