@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from terra_cli import render
 from terra_cli.commands import load_settings
 from terra_cli.errors import AuthError
 from terra_cli.render import events as show
-from terra_cli.webhooks.events import summarize
+from terra_cli.webhooks.events import CHUNK_TYPES, chunk_of, summarize
 from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, check_url, raise_for_delivery
 from terra_cli.webhooks.replay import recorded_headers, replay
 from terra_cli.webhooks.store import EventStore, record_body
@@ -93,7 +94,14 @@ def show_(
         render.result_json(record)
         return
     headers = recorded_headers(record)
-    show.event_view(record, summarize(body, headers), body, headers)
+    summary = summarize(body, headers)
+    if summary.type in CHUNK_TYPES:
+        chunk = chunk_of(EventStore.default().iter_records(newest_first=True), record)
+        if chunk is not None:
+            summary = dataclasses.replace(
+                summary, text=f"chunk {chunk[0]} of {chunk[1]}: {summary.text}"
+            )
+    show.event_view(record, summary, body, headers)
 
 
 @events_app.command("replay")

@@ -617,6 +617,52 @@ class ChunkCounter:
         return list(self.requests.values())
 
 
+def chunk_of(
+    logged: Iterable[Mapping[str, Any]], record: Mapping[str, Any], limit: int = 2_000
+) -> tuple[int, int] | None:
+    """(k, N) when a logged data event is chunk k of a large request announced as N.
+
+    `logged` is the event log newest first. The records older than `record` are
+    read back to the `large_request_sending` that announced its terra-reference,
+    counting the data events that share it (a repeated trace id once), but never
+    more than `limit` records: the answer is None when there is no announcement.
+    """
+    headers = record.get("headers")
+    ref = header_value(headers, "terra-reference") if isinstance(headers, Mapping) else None
+    if not ref:
+        return None
+    wanted = record.get("id")
+    mine = header_value(headers, "x-terra-trace-id") if isinstance(headers, Mapping) else None
+    found = False
+    earlier: set[str | None] = {mine} if mine else set()  # a retry of this chunk is this chunk
+    count = read = 0
+    for other in logged:
+        if not found:
+            found = other.get("id") == wanted
+            continue
+        read += 1
+        if read > limit:
+            return None
+        other_headers = other.get("headers")
+        if not isinstance(other_headers, Mapping):
+            continue
+        if header_value(other_headers, "terra-reference") != ref:
+            continue
+        body = other.get("body")
+        summary = summarize(body.encode("utf-8") if isinstance(body, str) else b"", other_headers)
+        if summary.type == "large_request_sending":
+            if summary.expected_payloads is None:
+                return None
+            return count + 1, summary.expected_payloads
+        if summary.type in CHUNK_TYPES:
+            trace = header_value(other_headers, "x-terra-trace-id")
+            if trace is None or trace not in earlier:
+                count += 1
+            if trace is not None:
+                earlier.add(trace)
+    return None
+
+
 def _str(value: Any) -> str | None:
     if isinstance(value, str) and value:
         return value

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from terra_cli.webhooks.events import ChunkCounter, Delivery, build_event, summarize
+from terra_cli.webhooks.events import ChunkCounter, Delivery, build_event, chunk_of, summarize
 from terra_cli.webhooks.signature import sign
 from tests.conftest import Home
 from tests.fidelity import spec
@@ -234,6 +234,34 @@ def test_listen_counts_chunks_and_closes_with_how_many_arrived(home: Home) -> No
     assert [e["retry"] for e in events] == [False, False, False, True]
     assert events[1]["summary"] == "chunk 1 of 3: 1 daily record, 2026-07-01"
     assert f"Large request {ref}: 2 of 3 payloads arrived (1 missing)." in err
+    # events show reads the log back to the announcement: the same chunk k of N.
+    for event in events[1:]:
+        shown = home.run("events", "show", event["id"])
+        assert shown.code == 0, shown.stderr
+        k = event["chunk"]["index"]
+        assert shown.stdout.splitlines()[0].endswith(f"chunk {k} of 3: 1 daily record, 2026-07-01")
+    first = home.run("events", "show", events[0]["id"]).stdout.splitlines()[0]
+    assert "chunk" not in first
+
+
+def test_chunk_of_reads_back_to_the_announcement_within_a_limit() -> None:
+    def rec(n: int, etype: str, ref: str, trace: str, **extra: Any) -> dict[str, Any]:
+        body = {"type": etype, "user": USER, "data": [], **extra}
+        headers = {"terra-reference": ref, "x-terra-trace-id": trace}
+        return {"id": f"e{n}", "headers": headers, "body": json.dumps(body)}
+
+    oldest_first = [
+        rec(0, "large_request_sending", "R", "a", reference="R", expected_payloads=4),
+        rec(1, "sleep", "R", "a:1"),
+        rec(2, "sleep", "OTHER", "b"),
+        rec(3, "sleep", "R", "a:2"),
+        rec(4, "sleep", "R", "a:2"),  # a retry of chunk 2
+        rec(5, "sleep", "R", "a:3"),
+    ]
+    log = list(reversed(oldest_first))
+    assert [chunk_of(log, r) for r in oldest_first] == [None, (1, 4), None, (2, 4), (2, 4), (3, 4)]
+    assert chunk_of(log, oldest_first[5], limit=3) is None  # the announcement is too far back
+    assert chunk_of(log, {"id": "x", "headers": {}}) is None
 
 
 # ---------------------------------------------------------------- verdict details
