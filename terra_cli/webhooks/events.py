@@ -622,19 +622,23 @@ def chunk_of(
 ) -> tuple[int, int] | None:
     """(k, N) when a logged data event is chunk k of a large request announced as N.
 
-    `logged` is the event log newest first. The records older than `record` are
-    read back to the `large_request_sending` that announced its terra-reference,
-    counting the data events that share it (a repeated trace id once), but never
-    more than `limit` records: the answer is None when there is no announcement.
+    `logged` is the event log newest first. Only a delivery whose trace id has
+    Terra's chunk shape (`<id>:chunk:<n>`) is looked up, so other events cost
+    nothing. The records older than `record` are read back to the
+    `large_request_sending` that announced its terra-reference, counting the data
+    events that share it (a repeated trace id once), but never more than `limit`
+    records: the answer is None when there is no announcement.
     """
     headers = record.get("headers")
-    ref = header_value(headers, "terra-reference") if isinstance(headers, Mapping) else None
-    if not ref:
+    if not isinstance(headers, Mapping):
+        return None
+    ref = header_value(headers, "terra-reference")
+    mine = header_value(headers, "x-terra-trace-id")
+    if not ref or not mine or ":chunk:" not in mine:
         return None
     wanted = record.get("id")
-    mine = header_value(headers, "x-terra-trace-id") if isinstance(headers, Mapping) else None
     found = False
-    earlier: set[str | None] = {mine} if mine else set()  # a retry of this chunk is this chunk
+    earlier = {mine}  # a retry of this chunk is this chunk
     count = read = 0
     for other in logged:
         if not found:

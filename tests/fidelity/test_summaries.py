@@ -252,14 +252,23 @@ def test_chunk_of_reads_back_to_the_announcement_within_a_limit() -> None:
 
     oldest_first = [
         rec(0, "large_request_sending", "R", "a", reference="R", expected_payloads=4),
-        rec(1, "sleep", "R", "a:1"),
-        rec(2, "sleep", "OTHER", "b"),
-        rec(3, "sleep", "R", "a:2"),
-        rec(4, "sleep", "R", "a:2"),  # a retry of chunk 2
-        rec(5, "sleep", "R", "a:3"),
+        rec(1, "sleep", "R", "a:chunk:1"),
+        rec(2, "sleep", "OTHER", "b:chunk:1"),
+        rec(3, "sleep", "R", "a:chunk:2"),
+        rec(4, "sleep", "R", "a:chunk:2"),  # a retry of chunk 2
+        rec(5, "sleep", "R", "a:chunk:3"),
+        rec(6, "sleep", "R", "not-chunk-shaped"),  # not looked up: costs nothing
     ]
     log = list(reversed(oldest_first))
-    assert [chunk_of(log, r) for r in oldest_first] == [None, (1, 4), None, (2, 4), (2, 4), (3, 4)]
+    assert [chunk_of(log, r) for r in oldest_first] == [
+        None,
+        (1, 4),
+        None,
+        (2, 4),
+        (2, 4),
+        (3, 4),
+        None,
+    ]
     assert chunk_of(log, oldest_first[5], limit=3) is None  # the announcement is too far back
     assert chunk_of(log, {"id": "x", "headers": {}}) is None
 
