@@ -13,6 +13,7 @@ import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
+from terra_cli.commands.options import SHELL_HISTORY_WARNING
 from terra_cli.errors import AuthError, UsageError
 from terra_cli.render import events as show
 from terra_cli.webhooks import samples
@@ -171,10 +172,7 @@ def trigger(
         event = dataclasses.replace(event, reference=named)
 
     if secret is not None:
-        render.warn(
-            "--secret on a command line stays in your shell history; prefer "
-            "'terra config set signing-secret' or TERRA_SIGNING_SECRET."
-        )
+        render.warn(SHELL_HISTORY_WARNING)
     settings = load_settings(ctx, signing_secret=secret)
     key = None
     if not unsigned:
