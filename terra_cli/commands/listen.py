@@ -207,7 +207,8 @@ def _with_forward_hints(
                 kind = cast(ErrorKind, fwd.error)
                 render.warn(
                     f"{describe(kind, fwd.url, timeout)} {failure_hint(fwd.url, kind, timeout)} "
-                    "The sender was answered 502."
+                    "The sender was answered 502.",
+                    fit=True,
                 )
                 return
 

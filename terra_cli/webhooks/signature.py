@@ -118,14 +118,25 @@ def check(
     if skew < -tolerance:
         return Check(
             Verdict.STALE,
-            f"in the future: the timestamp is {-skew:.0f} s ahead of this clock "
-            f"(tolerance {tolerance:.0f} s; is a clock wrong?)",
+            f"in the future: signed {_span(-skew)} ahead of this clock, "
+            f"tolerance {tolerance:.0f} s",
         )
     if skew > tolerance:
         return Check(
-            Verdict.STALE, f"too old: signed {skew:.0f} s ago (tolerance {tolerance:.0f} s)"
+            Verdict.STALE, f"too old: signed {_span(skew)} ago, tolerance {tolerance:.0f} s"
         )
     return Check(Verdict.OK)
+
+
+def _span(seconds: float) -> str:
+    """A clock difference as a person reads it: "45 s", "15 min", "3 h", "2 days"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def verify(
