@@ -89,11 +89,12 @@ def event_line(event: Event, width: int | None = None, color: bool = False) -> s
     tail: list[tuple[str, str | None]] = [(verdict_text, verdict_code)]
     if event.forward is not None:
         fwd = event.forward
+        route = f"{fwd.route}: " if fwd.route else ""  # which typed route took it
         if fwd.status is None:
-            tail.append((f"-> failed ({fwd.error or 'unreachable'})", STYLES["error"]))
+            tail.append((f"-> {route}failed ({fwd.error or 'unreachable'})", STYLES["error"]))
         else:
             code = STYLES["ok"] if 200 <= fwd.status < 300 else STYLES["error"]
-            tail.append((f"-> {fwd.status} in {fwd.latency_ms:.0f} ms", code))
+            tail.append((f"-> {route}{fwd.status} in {fwd.latency_ms:.0f} ms", code))
     elif not 200 <= event.status < 300:
         tail.append((f"answered {event.status}", STYLES["error"]))
     if event.retry:
