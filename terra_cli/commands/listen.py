@@ -123,6 +123,8 @@ def listen(
     routes = parse_routes(forward_to or [])
     secret = settings.get("signing-secret")
     store = None if no_save else EventStore.default()
+    if store is not None:
+        _expire_old_days(settings, store)
     config = ReceiverConfig(
         host=host,
         port=port,
@@ -205,6 +207,26 @@ def listen(
         complete = max_events is None or outcome.events >= max_events
         if not complete or outcome.failed:
             raise typer.Exit(ExitCode.REMOTE)
+
+
+def _expire_old_days(settings: Settings, store: EventStore) -> None:
+    """Remove day files older than `event-log-days` (0 keeps all), and say so on stderr."""
+    from datetime import datetime, timedelta, timezone
+
+    from terra_cli.webhooks.retention import keep_days, old_day_files
+
+    days = keep_days(settings.get("event-log-days"))
+    if not days:
+        return
+    old = old_day_files(store.files(), timedelta(days=days), datetime.now(timezone.utc))
+    removed = store.prune(old) if old else []
+    if removed:
+        render.info(
+            f"Event log: removed {len(removed)} day file{'s' if len(removed) != 1 else ''} "
+            f"older than {days} days ({removed[0].stem}"
+            f"{' to ' + removed[-1].stem if len(removed) > 1 else ''}); "
+            "'terra config set event-log-days N' changes this, 0 keeps everything."
+        )
 
 
 def _check_no_loop(session: ListenSession, forwarder: RouteForwarder) -> None:

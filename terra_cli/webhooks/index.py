@@ -1,0 +1,532 @@
+"""An SQLite index beside the event log, so `events list/show` never read all of it.
+
+The JSON Lines day files stay the record; `events/index.sqlite3` is a cache of
+where each event is: id, received_at, type, user_id, provider, verdict, status,
+and the day file, byte offset and length of its line. Per day file it also
+remembers how many bytes are indexed (always up to a line end), the file's
+inode and, once a reader has seen it whole, its mtime.
+
+Two writers keep it in step, both idempotent (one row per file and offset):
+- `IndexWriter`, in `terra listen`: the event log hands it each line's place
+  after the line is written; a background thread commits rows in batches, so
+  the receiver's answer never waits on SQLite. If it falls behind or fails,
+  rows are simply missing: the next reader catches up.
+- `EventIndex.sync`, before every query: each day file's bytes beyond what is
+  indexed are read and indexed; a file that shrank, was replaced or changed
+  without growing is indexed again from the start; rows of removed files go.
+A missing, corrupt or older-schema index is rebuilt from the JSON Lines files.
+A line found at an indexed offset is checked against its id before it is used,
+so a stale index never gives a wrong answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite3
+
+INDEX_NAME = "index.sqlite3"
+SCHEMA_VERSION = 1
+BUSY_MS = 5000  # how long a writer waits for another to finish its transaction
+SYNC_COMMIT_BYTES = 64 * 1024 * 1024  # a catch-up commits (and lets others in) this often
+WRITER_BACKLOG = 20_000  # rows waiting for the writer thread, at most; beyond: left to sync
+WRITER_BATCH = 2_000
+# Records the writer thread may hold while it catches up: small ones up to this many
+# bytes in all; any other line is read back from the day file (the page cache has it).
+HOLD_LINE = 64 * 1024
+HOLD_BYTES = 16 * 1024 * 1024
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    file TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    type TEXT,
+    user_id TEXT,
+    provider TEXT,
+    verdict TEXT,
+    status INTEGER,
+    PRIMARY KEY (file, offset)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_id ON events (id);
+CREATE INDEX IF NOT EXISTS events_time ON events (received_at);
+CREATE INDEX IF NOT EXISTS events_type ON events (type, received_at);
+CREATE INDEX IF NOT EXISTS events_user ON events (user_id, received_at);
+CREATE INDEX IF NOT EXISTS events_verdict ON events (verdict, received_at);
+CREATE TABLE IF NOT EXISTS files (
+    name TEXT PRIMARY KEY,
+    indexed INTEGER NOT NULL,
+    ino INTEGER,
+    mtime_ns INTEGER
+);
+"""
+
+_INSERT = (
+    "INSERT OR IGNORE INTO events (file, offset, length, id, received_at, type, user_id, "
+    "provider, verdict, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+Row = tuple[str, int, int, str, str, str | None, str | None, str | None, str | None, int | None]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one event's line is: day file name, byte offset and length (newline excluded)."""
+
+    id: str
+    file: str
+    offset: int
+    length: int
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be used (no SQLite, an unwritable folder): read the files instead."""
+
+
+def row_for(file: str, offset: int, length: int, record: dict[str, Any]) -> Row | None:
+    """The index row of one log record (None when the record has no usable id)."""
+    from terra_cli.webhooks.events import summarize
+    from terra_cli.webhooks.replay import recorded_headers
+    from terra_cli.webhooks.store import record_body
+
+    rid = record.get("id")
+    received = record.get("received_at")
+    if not isinstance(rid, str) or not isinstance(received, str):
+        return None
+    summary = summarize(record_body(record), recorded_headers(record))
+    status = record.get("status")
+    verdict = record.get("verdict")
+    return (
+        file,
+        offset,
+        length,
+        rid,
+        received,
+        summary.type.lower() if summary.type else None,
+        summary.user_id,
+        summary.provider,
+        verdict if isinstance(verdict, str) else None,
+        status if isinstance(status, int) else None,
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    import sqlite3
+
+    conn = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _discard(path: Path) -> None:
+    """Remove an index and its WAL files (a cache: the day files hold everything)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A connection to a usable index at `path`: created, or discarded and recreated
+    when corrupt or of another schema."""
+    import sqlite3
+
+    for attempt in (1, 2):
+        conn: sqlite3.Connection | None = None
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            os.close(fd)
+            conn = _connect(path)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"schema {version}")
+            if version == 0:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:
+                conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+                conn.execute("SELECT 1 FROM files LIMIT 1").fetchall()
+            return conn
+        except sqlite3.DatabaseError:
+            if conn is not None:
+                conn.close()
+            if attempt == 2:
+                raise IndexUnavailable(str(path)) from None
+            _discard(path)
+        except OSError as exc:
+            if conn is not None:
+                conn.close()
+            raise IndexUnavailable(str(exc)) from None
+    raise IndexUnavailable(str(path))  # pragma: no cover - the loop returns or raises
+
+
+class EventIndex:
+    """The query side: catch up with the day files, then answer from SQLite."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / INDEX_NAME
+        self._conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> EventIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = _open(self.path)
+        return self._conn
+
+    def rebuild(self) -> None:
+        """Throw the index away and index every day file again."""
+        self.close()
+        _discard(self.path)
+        self.sync()
+
+    def sync(self) -> None:
+        """Bring the index in step with the day files (see the module docstring).
+
+        A corrupt index found on the way is discarded and rebuilt once.
+        """
+        import sqlite3
+
+        try:
+            self._sync()
+        except sqlite3.DatabaseError:
+            self.close()
+            _discard(self.path)
+            try:
+                self._sync()
+            except sqlite3.DatabaseError as exc:
+                raise IndexUnavailable(str(exc)) from None
+        except OSError as exc:
+            raise IndexUnavailable(str(exc)) from None
+
+    def _sync(self) -> None:
+        conn = self.conn
+        known = {
+            name: (indexed, ino, mtime)
+            for name, indexed, ino, mtime in conn.execute(
+                "SELECT name, indexed, ino, mtime_ns FROM files"
+            )
+        }
+        present: set[str] = set()
+        for path in sorted(self.root.glob("*.jsonl")):
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            name = path.name
+            present.add(name)
+            indexed, ino, mtime = known.get(name, (None, None, None))
+            replaced = indexed is not None and (
+                (ino is not None and ino != st.st_ino)
+                or st.st_size < indexed
+                or (st.st_size == indexed and mtime is not None and mtime != st.st_mtime_ns)
+            )
+            if indexed is None or replaced:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DELETE FROM events WHERE file = ?", (name,))
+                conn.execute(
+                    "INSERT OR REPLACE INTO files (name, indexed, ino, mtime_ns) "
+                    "VALUES (?, 0, ?, NULL)",
+                    (name, st.st_ino),
+                )
+                conn.execute("COMMIT")
+                indexed = 0
+            if st.st_size > indexed:
+                self._index_tail(path, indexed, st.st_ino)
+            # Whole and unchanged since: remember the mtime, to notice a rewrite later.
+            conn.execute(
+                "UPDATE files SET mtime_ns = ? WHERE name = ? AND indexed = ?",
+                (st.st_mtime_ns, name, st.st_size),
+            )
+        gone = [name for name in known if name not in present]
+        if gone:
+            conn.execute("BEGIN IMMEDIATE")
+            for name in gone:
+                conn.execute("DELETE FROM events WHERE file = ?", (name,))
+                conn.execute("DELETE FROM files WHERE name = ?", (name,))
+            conn.execute("COMMIT")
+
+    def _index_tail(self, path: Path, start: int, ino: int) -> None:
+        """Index the complete lines of `path` from byte `start` (a line start) on."""
+        name = path.name
+        with path.open("rb") as f:
+            f.seek(start)
+            offset = start
+            rows: list[Row] = []
+            pending = 0
+            for line in f:
+                if not line.endswith(b"\n"):
+                    break  # a line still being written: the next sync takes it
+                length = len(line) - 1
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                if isinstance(record, dict):
+                    row = row_for(name, offset, length, record)
+                    if row is not None:
+                        rows.append(row)
+                offset += len(line)
+                pending += len(line)
+                if pending >= SYNC_COMMIT_BYTES:
+                    self._commit(name, rows, offset)
+                    rows, pending = [], 0
+            self._commit(name, rows, offset)
+
+    def _commit(self, name: str, rows: Sequence[Row], indexed: int) -> None:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(_INSERT, rows)
+        conn.execute(
+            "UPDATE files SET indexed = MAX(indexed, ?), mtime_ns = NULL WHERE name = ?",
+            (indexed, name),
+        )
+        conn.execute("COMMIT")
+
+    def forget(self, names: Sequence[str]) -> None:
+        """Drop what is indexed of these day files (removed, or to be indexed afresh)."""
+        import sqlite3
+
+        try:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            for name in names:
+                conn.execute("DELETE FROM events WHERE file = ?", (name,))
+                conn.execute("DELETE FROM files WHERE name = ?", (name,))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise IndexUnavailable(str(exc)) from None
+
+    def query(
+        self,
+        *,
+        limit: int,
+        event_type: str | None = None,
+        user_id: str | None = None,
+        verdict: str | None = None,
+        since: str | None = None,
+    ) -> list[Place]:
+        """The newest events matching every filter given, newest first."""
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("type", event_type), ("user_id", user_id), ("verdict", verdict)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since is not None:
+            where.append("received_at >= ?")
+            args.append(since)
+        sql = "SELECT id, file, offset, length FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY received_at DESC, file DESC, offset DESC LIMIT ?"
+        args.append(limit)
+        return [Place(*row) for row in self._rows(sql, args)]
+
+    def _rows(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run a query; a database error (a damaged index) is IndexUnavailable."""
+        import sqlite3
+
+        try:
+            return self.conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise IndexUnavailable(str(exc)) from None
+
+    def lookup(self, prefixes: Sequence[str], limit: int = 2) -> list[Place]:
+        """Events whose id starts with any of `prefixes` (distinct ids, at most `limit`)."""
+        found: dict[str, Place] = {}
+        for prefix in prefixes:
+            rows = self._rows(
+                "SELECT id, file, offset, length FROM events WHERE id >= ? AND id < ? "
+                "ORDER BY id LIMIT ?",
+                (prefix, prefix + "\U0010ffff", limit + 1),
+            )
+            for row in rows:
+                found.setdefault(row[0], Place(*row))
+        return list(found.values())[: limit + 1]
+
+
+def read_at(root: Path, place: Place) -> dict[str, Any] | None:
+    """The record at an indexed place, or None when the file there no longer holds it."""
+    try:
+        with (root / place.file).open("rb") as f:
+            f.seek(place.offset)
+            line = f.read(place.length + 1)
+    except OSError:
+        return None
+    if len(line) != place.length + 1 or not line.endswith(b"\n"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.get("id") != place.id:
+        return None
+    return record
+
+
+_Item = tuple[str, int, int, int, "dict[str, Any] | None"]  # file, inode, offset, length, record
+
+
+class IndexWriter:
+    """Keeps the index in step as `terra listen` writes: rows go in from a thread.
+
+    `add` never blocks and never raises: when the thread is behind by
+    WRITER_BACKLOG rows, or the index cannot be written, the row is dropped
+    and the next `EventIndex.sync` reads it from the day file instead.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / INDEX_NAME
+        self._queue: queue.Queue[_Item | None] = queue.Queue(WRITER_BACKLOG)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._held = 0  # bytes of the records held in the queue
+        self.broken = False
+        self.dropped = 0
+
+    def add(self, file: str, ino: int, offset: int, length: int, record: dict[str, Any]) -> None:
+        """Queue one written line's place and record for the index."""
+        if self.broken:
+            return
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="terra-index", daemon=True
+                    )
+                    self._thread.start()
+        held: dict[str, Any] | None = None
+        if length <= HOLD_LINE:
+            with self._lock:
+                if self._held + length <= HOLD_BYTES:
+                    self._held += length
+                    held = record
+        try:
+            self._queue.put_nowait((file, ino, offset, length, held))
+        except queue.Full:
+            self.dropped += 1
+            if held is not None:
+                with self._lock:
+                    self._held -= length
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued (for up to `timeout` seconds) and stop the thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=timeout)
+        thread.join(timeout)
+        self._thread = None
+
+    def _read_back(self, file: str, offset: int, length: int) -> dict[str, Any] | None:
+        """A record the queue did not hold, read from its day file."""
+        try:
+            with (self.root / file).open("rb") as f:
+                f.seek(offset)
+                record = json.loads(f.read(length))
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def _batches(self) -> Iterator[list[_Item]]:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < WRITER_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    yield batch
+                    return
+                batch.append(nxt)
+            yield batch
+
+    def _run(self) -> None:
+        import sqlite3
+
+        conn: sqlite3.Connection | None = None
+        ino = -1
+        for batch in self._batches():
+            if self.broken:
+                continue
+            try:
+                # The index may have been discarded and rebuilt by a reader meanwhile.
+                current = os.stat(self.path).st_ino if self.path.exists() else -1
+                if conn is None or current != ino:
+                    if conn is not None:
+                        conn.close()
+                    conn = _open(self.path)
+                    ino = os.stat(self.path).st_ino
+                self._write(conn, batch)
+            except (sqlite3.Error, IndexUnavailable, OSError):
+                self.broken = True  # readers catch up from the day files
+                if conn is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.close()
+                    conn = None
+        if conn is not None:
+            conn.close()
+
+    def _write(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
+        rows = []
+        released = 0
+        for file, _ino, offset, length, record in batch:
+            if record is None:
+                record = self._read_back(file, offset, length)
+            else:
+                released += length
+            row = row_for(file, offset, length, record) if record is not None else None
+            if row is not None:
+                rows.append(row)
+        with self._lock:
+            self._held -= released
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(_INSERT, rows)
+        files: dict[str, int] = {}
+        for file, file_ino, _offset, _length, _record in batch:
+            if file not in files:
+                files[file] = file_ino
+                conn.execute(
+                    "INSERT OR IGNORE INTO files (name, indexed, ino, mtime_ns) "
+                    "VALUES (?, 0, ?, NULL)",
+                    (file, file_ino),
+                )
+        # `indexed` moves on only over contiguous lines: a gap (another writer, a dropped
+        # row) stops it, and the next sync reads from there.
+        for file, file_ino, offset, length, _record in batch:
+            conn.execute(
+                "UPDATE files SET indexed = ?, mtime_ns = NULL "
+                "WHERE name = ? AND indexed >= ? AND indexed < ? AND ino = ?",
+                (offset + length + 1, file, offset, offset + length + 1, file_ino),
+            )
+        conn.execute("COMMIT")
