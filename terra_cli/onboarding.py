@@ -48,32 +48,32 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "dev-id",
         "Terra dev-id",
-        f"Terra's dashboard ({DASHBOARD}): your API keys page shows the dev-id.",
+        f"In Terra's dashboard ({DASHBOARD}), on the API keys page.",
         required=True,
     ),
     Field(
         "api-key",
         "Terra API key",
-        f"Terra's dashboard ({DASHBOARD}), API keys: the key for this environment.",
+        "Same page: the API key of the environment you develop against.",
         required=True,
     ),
     Field(
         "signing-secret",
         "Webhook signing secret",
-        "Terra's dashboard: Connections -> Destinations -> your webhook destination's "
-        "settings. Enter skips it (signatures are then not checked).",
+        "In Terra's dashboard: Connections -> Destinations -> your webhook "
+        "destination's settings. Enter skips it (signatures then go unchecked).",
     ),
     Field(
         "ngrok-authtoken",
         "ngrok authtoken",
-        f"ngrok's dashboard, 'Your Authtoken' ({NGROK_TOKEN_PAGE}). Enter skips it; "
-        "then run 'terra listen --no-tunnel'.",
+        f"ngrok's dashboard, 'Your Authtoken' ({NGROK_TOKEN_PAGE}). "
+        "Enter skips it (then use 'terra listen --no-tunnel').",
     ),
     Field(
         "ngrok-domain",
-        "Reserved ngrok domain",
-        "Optional: a domain reserved in ngrok's dashboard (Domains), so the public URL "
-        "stays the same. Enter skips it.",
+        "Reserved ngrok domain (optional)",
+        "ngrok's dashboard, Domains: a reserved domain keeps the public URL the same "
+        "between runs. Enter skips it.",
     ),
 )
 BY_KEY = {f.key: f for f in FIELDS}
@@ -165,7 +165,8 @@ class Setup:
 
     def _ask(self, prompter: Prompter, fld: Field) -> None:
         prompter.say("")
-        prompter.say(f"{fld.label}: {fld.where}")
+        prompter.say(f"{fld.label}")
+        prompter.say(f"  {fld.where}")
         current = self.current(fld.key)
         label = fld.key + (" (input hidden)" if fld.secret else "")
         for _attempt in range(5):
@@ -193,7 +194,8 @@ class Setup:
                 prompter.say(f"  {exc.message} {exc.hint or ''}".rstrip())
                 continue
             self.values[fld.key] = value
-            prompter.say(f"  {fld.key}: {shown(fld.key, value)}")
+            if fld.secret or value != answer:  # hidden input, or normalised: show what is kept
+                prompter.say(f"  {fld.key}: {shown(fld.key, value)}")
             return
         raise InputError(
             f"No usable {fld.key} after five tries; nothing was saved.",

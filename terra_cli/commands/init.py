@@ -20,7 +20,21 @@ class TerminalPrompter:
     """The onboarding Prompter on the terminal: guidance and prompts on stderr."""
 
     def say(self, text: str) -> None:
-        render.info(text)
+        """One line of guidance, wrapped to the terminal with its indent kept."""
+        import shutil
+        import textwrap
+
+        width = min(shutil.get_terminal_size((100, 24)).columns, 100) - 1
+        indent = " " * (len(text) - len(text.lstrip(" ")))
+        lines = textwrap.wrap(
+            text,
+            width,
+            subsequent_indent=indent + "  " if indent else "  ",
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        for line in lines or [""]:
+            render.info(line)
 
     def ask(self, label: str, current: str | None, hidden: bool) -> str | None:
         prompt = f"  {label}" + (f" [{current}]" if current else "")
@@ -89,13 +103,14 @@ def init(
     render.info("")
     changed = ", ".join(outcome.saved) or "nothing new"
     kept = f"; kept {', '.join(outcome.kept)}" if outcome.kept else ""
-    render.success(f"Saved profile '{outcome.profile}' to {outcome.path} ({changed}{kept}).")
+    render.success(f"Saved profile '{outcome.profile}': {changed}{kept}.")
+    render.info(f"  File: {outcome.path}")
     if outcome.verified is None:
-        render.warn("The dev-id and API key were not checked: run 'terra doctor' to check them.")
+        render.warn("The dev-id and API key were not checked; 'terra doctor' checks them.")
     if not outcome.active:
         render.info(
-            f"'{outcome.profile}' is not the active profile: 'terra config use "
-            f"{outcome.profile}' makes it so."
+            f"'{outcome.profile}' is not the active profile: "
+            f"'terra config use {outcome.profile}' makes it so."
         )
     render.info("Next:")
     commands = next_commands(outcome)
