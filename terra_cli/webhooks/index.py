@@ -26,6 +26,7 @@ import json
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ BUSY_MS = 5000  # how long a writer waits for another to finish its transaction
 SYNC_COMMIT_BYTES = 64 * 1024 * 1024  # a catch-up commits (and lets others in) this often
 WRITER_BACKLOG = 20_000  # rows waiting for the writer thread, at most; beyond: left to sync
 WRITER_BATCH = 2_000
+WRITER_PAUSE = 0.05  # seconds the writer thread lets rows gather before each batch
 # Records the writer thread may hold while it catches up: small ones up to this many
 # bytes in all; any other line is read back from the day file (the page cache has it).
 HOLD_LINE = 64 * 1024
@@ -62,8 +64,6 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_id ON events (id);
 CREATE INDEX IF NOT EXISTS events_time ON events (received_at);
 CREATE INDEX IF NOT EXISTS events_type ON events (type, received_at);
-CREATE INDEX IF NOT EXISTS events_user ON events (user_id, received_at);
-CREATE INDEX IF NOT EXISTS events_verdict ON events (verdict, received_at);
 CREATE TABLE IF NOT EXISTS files (
     name TEXT PRIMARY KEY,
     indexed INTEGER NOT NULL,
@@ -96,15 +96,11 @@ class IndexUnavailable(Exception):
 
 def row_for(file: str, offset: int, length: int, record: dict[str, Any]) -> Row | None:
     """The index row of one log record (None when the record has no usable id)."""
-    from terra_cli.webhooks.events import summarize
-    from terra_cli.webhooks.replay import recorded_headers
-    from terra_cli.webhooks.store import record_body
-
     rid = record.get("id")
     received = record.get("received_at")
     if not isinstance(rid, str) or not isinstance(received, str):
         return None
-    summary = summarize(record_body(record), recorded_headers(record))
+    event_type, user_id, provider = facts(record)
     status = record.get("status")
     verdict = record.get("verdict")
     return (
@@ -113,12 +109,59 @@ def row_for(file: str, offset: int, length: int, record: dict[str, Any]) -> Row 
         length,
         rid,
         received,
-        summary.type.lower() if summary.type else None,
-        summary.user_id,
-        summary.provider,
+        event_type.lower() if event_type else None,
+        user_id,
+        provider,
         verdict if isinstance(verdict, str) else None,
         status if isinstance(status, int) else None,
     )
+
+
+def facts(record: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """A record's event type, user id and provider, as `summarize` reads them.
+
+    The common case (a plain JSON text body) is read directly, at a fraction of
+    a full summary's cost; anything else (gzip, base64, very large) goes
+    through `summarize` itself, so both always agree.
+    """
+    body = record.get("body")
+    headers = record.get("headers")
+    encoded = isinstance(headers, dict) and headers.get("content-encoding") not in (
+        None,
+        "",
+        "identity",
+    )
+    from terra_cli.webhooks.events import STREAM_OVER
+
+    if isinstance(body, str) and not encoded and 0 < len(body) <= STREAM_OVER:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return None, None, None
+        if not isinstance(doc, dict):
+            return None, None, None
+        user = doc.get("user")
+        user = user if isinstance(user, dict) else {}
+        event_type = _text(doc.get("type"))
+        if event_type == "user_reauth" and isinstance(doc.get("new_user"), dict):
+            user = doc["new_user"] or user
+        provider = _text(user.get("provider")) or _text(doc.get("provider"))
+        return event_type, _text(user.get("user_id")), provider
+    from terra_cli.webhooks.events import summarize
+    from terra_cli.webhooks.replay import recorded_headers
+    from terra_cli.webhooks.store import record_body
+
+    summary = summarize(record_body(record), recorded_headers(record))
+    return summary.type, summary.user_id, summary.provider
+
+
+def _text(value: Any) -> str | None:
+    """A JSON string or number as text (None otherwise), as summaries read ids."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -402,45 +445,42 @@ class IndexWriter:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.path = root / INDEX_NAME
-        self._queue: queue.Queue[_Item | None] = queue.Queue(WRITER_BACKLOG)
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._held = 0  # bytes of the records held in the queue
+        self._queued = 0  # rows waiting in the queue...
+        self._held = 0  # ...and the bytes of the records held with them
         self.broken = False
         self.dropped = 0
 
     def add(self, file: str, ino: int, offset: int, length: int, record: dict[str, Any]) -> None:
-        """Queue one written line's place and record for the index."""
+        """Queue one written line's place and record for the index (a few microseconds)."""
         if self.broken:
             return
         if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="terra-index", daemon=True
-                    )
-                    self._thread.start()
-        held: dict[str, Any] | None = None
-        if length <= HOLD_LINE:
-            with self._lock:
-                if self._held + length <= HOLD_BYTES:
-                    self._held += length
-                    held = record
-        try:
-            self._queue.put_nowait((file, ino, offset, length, held))
-        except queue.Full:
-            self.dropped += 1
-            if held is not None:
-                with self._lock:
-                    self._held -= length
+            self._start()
+        with self._lock:
+            if self._queued >= WRITER_BACKLOG:
+                self.dropped += 1
+                return
+            self._queued += 1
+            keep = length <= HOLD_LINE and self._held + length <= HOLD_BYTES
+            if keep:
+                self._held += length
+        self._queue.put((file, ino, offset, length, record if keep else None))
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="terra-index", daemon=True)
+                self._thread.start()
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (for up to `timeout` seconds) and stop the thread."""
         thread = self._thread
         if thread is None:
             return
-        with contextlib.suppress(queue.Full):
-            self._queue.put(None, timeout=timeout)
+        self._queue.put(None)
         thread.join(timeout)
         self._thread = None
 
@@ -459,6 +499,9 @@ class IndexWriter:
             item = self._queue.get()
             if item is None:
                 return
+            # Let a burst gather: one wake-up and one commit per batch keeps this thread
+            # from competing with the receiver for the interpreter on every event.
+            time.sleep(WRITER_PAUSE)
             batch = [item]
             while len(batch) < WRITER_BATCH:
                 try:
@@ -486,6 +529,9 @@ class IndexWriter:
                     if conn is not None:
                         conn.close()
                     conn = _open(self.path)
+                    # A cache: an OS crash may cost the last rows, never an event (the
+                    # next sync reads them from the day file), so no fsync here.
+                    conn.execute("PRAGMA synchronous = OFF")
                     ino = os.stat(self.path).st_ino
                 self._write(conn, batch)
             except (sqlite3.Error, IndexUnavailable, OSError):
@@ -503,13 +549,14 @@ class IndexWriter:
         for file, _ino, offset, length, record in batch:
             if record is None:
                 record = self._read_back(file, offset, length)
-            else:
+            elif length <= HOLD_LINE:
                 released += length
             row = row_for(file, offset, length, record) if record is not None else None
             if row is not None:
                 rows.append(row)
         with self._lock:
             self._held -= released
+            self._queued -= len(batch)
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(_INSERT, rows)
         files: dict[str, int] = {}
