@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.listener import SECRET, load, median, signature
+from benchmarks.listener import SECRET, cpu_seconds, load, median, signature
 
 BIN = Path(sys.executable).parent
 TERRA = shutil.which("terra") or str(BIN / "terra")
@@ -132,12 +132,16 @@ def compare_listeners(requests: int, rounds: int) -> dict[str, dict[str, float]]
             "with index": start_listener(tmp / "indexed", index=True),
         }
         results: dict[str, list[Any]] = {label: [] for label in procs}
+        cpu = dict.fromkeys(procs, 0.0)
         try:
             for _label, (_proc, port) in procs.items():
                 load("warm-up", port, 200, 2, 1)
             for _ in range(rounds):
-                for label, (_proc, port) in procs.items():
+                for label, (proc, port) in procs.items():
+                    before = cpu_seconds(proc.pid)
                     results[label].append(load(label, port, requests, 8, 2))
+                    time.sleep(0.2)  # the index writer's last batch of the round
+                    cpu[label] += cpu_seconds(proc.pid) - before
         finally:
             for proc, _port in procs.values():
                 stop(proc)
@@ -154,6 +158,7 @@ def compare_listeners(requests: int, rounds: int) -> dict[str, dict[str, float]]
                 "p99": median([f.p99_ms for f in figs]),
                 "all_200": float(all(f.all_200 for f in figs)),
                 "rounds": len(figs),
+                "cpu_us": cpu[label] / sum(f.requests for f in figs) * 1e6,
                 **({"indexed": rows, "sent": sent} if label == "with index" else {}),
             }
             for label, figs in results.items()
@@ -273,7 +278,8 @@ def main() -> None:
             extra = f"  indexed {f['indexed']:.0f}/{f['sent']:.0f}" if "indexed" in f else ""
             print(
                 f"  {label:>13}: {f['rate']:6.0f} events/s  p50 {f['p50']:5.2f} ms  "
-                f"p99 {f['p99']:5.2f} ms  all 200: {bool(f['all_200'])}{extra}"
+                f"p99 {f['p99']:5.2f} ms  CPU {f['cpu_us']:4.0f} us/event  "
+                f"all 200: {bool(f['all_200'])}{extra}"
             )
         ratio = figures["with index"]["rate"] / figures["without index"]["rate"]
         print(f"  with/without index: {ratio:.2f} x events/s")
