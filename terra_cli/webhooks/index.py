@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 INDEX_NAME = "index.sqlite3"
 SCHEMA_VERSION = 1
-BUSY_MS = 5000  # how long a writer waits for another to finish its transaction
+BUSY_MS = 5000  # how long the listener's writer waits for another's transaction
+READER_BUSY_MS = 1000  # how long a query waits before it reads the day files instead
 SYNC_COMMIT_BYTES = 64 * 1024 * 1024  # a catch-up commits (and lets others in) this often
 WRITER_BACKLOG = 20_000  # rows waiting for the writer thread, at most; beyond: left to sync
 WRITER_BATCH = 2_000
@@ -91,7 +92,19 @@ class Place:
 
 
 class IndexUnavailable(Exception):
-    """The index cannot be used (no SQLite, an unwritable folder): read the files instead."""
+    """The index cannot be used now (busy, an unwritable folder): read the files instead."""
+
+
+class IndexBusy(IndexUnavailable):
+    """Another process held the index for longer than BUSY_MS: not damage, just wait."""
+
+
+def _busy(exc: BaseException) -> bool:
+    """A lock timeout, as opposed to a damaged file."""
+    import sqlite3
+
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
 def row_for(file: str, offset: int, length: int, record: dict[str, Any]) -> Row | None:
@@ -164,11 +177,11 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, busy_ms: int) -> sqlite3.Connection:
     import sqlite3
 
-    conn = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
@@ -181,7 +194,7 @@ def _discard(path: Path) -> None:
             os.unlink(f"{path}{suffix}")
 
 
-def _open(path: Path) -> sqlite3.Connection:
+def _open(path: Path, busy_ms: int = BUSY_MS) -> sqlite3.Connection:
     """A connection to a usable index at `path`: created, or discarded and recreated
     when corrupt or of another schema."""
     import sqlite3
@@ -191,7 +204,7 @@ def _open(path: Path) -> sqlite3.Connection:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             os.close(fd)
-            conn = _connect(path)
+            conn = _connect(path, busy_ms)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise sqlite3.DatabaseError(f"schema {version}")
@@ -202,9 +215,11 @@ def _open(path: Path) -> sqlite3.Connection:
                 conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
                 conn.execute("SELECT 1 FROM files LIMIT 1").fetchall()
             return conn
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
+            if _busy(exc):
+                raise IndexBusy(str(exc)) from None
             if attempt == 2:
                 raise IndexUnavailable(str(path)) from None
             _discard(path)
@@ -237,7 +252,7 @@ class EventIndex:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = _open(self.path)
+            self._conn = _open(self.path, READER_BUSY_MS)
         return self._conn
 
     def rebuild(self) -> None:
@@ -255,8 +270,10 @@ class EventIndex:
 
         try:
             self._sync()
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
             self.close()
+            if _busy(exc):
+                raise IndexBusy(str(exc)) from None
             _discard(self.path)
             try:
                 self._sync()
@@ -361,7 +378,7 @@ class EventIndex:
                 conn.execute("DELETE FROM files WHERE name = ?", (name,))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise IndexUnavailable(str(exc)) from None
+            raise (IndexBusy if _busy(exc) else IndexUnavailable)(str(exc)) from None
 
     def query(
         self,
@@ -396,7 +413,7 @@ class EventIndex:
         try:
             return self.conn.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
-            raise IndexUnavailable(str(exc)) from None
+            raise (IndexBusy if _busy(exc) else IndexUnavailable)(str(exc)) from None
 
     def lookup(self, prefixes: Sequence[str], limit: int = 2) -> list[Place]:
         """Events whose id starts with any of `prefixes` (distinct ids, at most `limit`)."""
@@ -534,29 +551,37 @@ class IndexWriter:
                     conn.execute("PRAGMA synchronous = OFF")
                     ino = os.stat(self.path).st_ino
                 self._write(conn, batch)
-            except (sqlite3.Error, IndexUnavailable, OSError):
-                self.broken = True  # readers catch up from the day files
+            except (sqlite3.Error, IndexUnavailable, OSError) as exc:
+                # Busy: these rows wait for the next sync and later batches go on.
+                # Anything else: stop indexing; readers catch up from the day files.
+                busy = isinstance(exc, IndexBusy) or _busy(exc)
                 if conn is not None:
                     with contextlib.suppress(sqlite3.Error):
-                        conn.close()
-                    conn = None
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        if not busy:
+                            conn.close()
+                    conn = conn if busy else None
+                self.broken = self.broken or not busy
+            finally:
+                self._done(batch)
         if conn is not None:
             conn.close()
 
+    def _done(self, batch: list[_Item]) -> None:
+        """The batch left the queue: its rows and held bytes no longer count."""
+        held = sum(length for _f, _i, _o, length, record in batch if record is not None)
+        with self._lock:
+            self._held -= held
+            self._queued -= len(batch)
+
     def _write(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
         rows = []
-        released = 0
-        for file, _ino, offset, length, record in batch:
-            if record is None:
-                record = self._read_back(file, offset, length)
-            elif length <= HOLD_LINE:
-                released += length
+        for file, _ino, offset, length, held in batch:
+            record = held if held is not None else self._read_back(file, offset, length)
             row = row_for(file, offset, length, record) if record is not None else None
             if row is not None:
                 rows.append(row)
-        with self._lock:
-            self._held -= released
-            self._queued -= len(batch)
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(_INSERT, rows)
         files: dict[str, int] = {}

@@ -251,11 +251,13 @@ class EventStore:
         wanted = event_type.strip().lower() if event_type else None
         if not self.root.is_dir():
             return []
-        from terra_cli.webhooks.index import IndexUnavailable
+        from terra_cli.webhooks.index import IndexBusy, IndexUnavailable
 
         for rebuild in (False, True):
             try:
                 return self._select_indexed(wanted, user_id, verdict, since, limit, rebuild)
+            except IndexBusy:
+                break  # held by another process: read the files, keep the index
             except IndexUnavailable:
                 continue
         return self._scan(limit, wanted, user_id, verdict, since)
@@ -349,11 +351,13 @@ class EventStore:
             raise InputError("No event id given.", hint="Run 'terra events list' to see ids.")
         prefixes = [wanted] if wanted.startswith(ID_PREFIX) else [wanted, ID_PREFIX + wanted]
         if self.root.is_dir():
-            from terra_cli.webhooks.index import IndexUnavailable
+            from terra_cli.webhooks.index import IndexBusy, IndexUnavailable
 
             for rebuild in (False, True):
                 try:
                     return self._find_indexed(wanted, prefixes, rebuild)
+                except IndexBusy:
+                    break  # held by another process: read the files, keep the index
                 except IndexUnavailable:
                     continue
         return self._find_scan(wanted, prefixes)

@@ -224,3 +224,23 @@ def test_no_event_log_yet_creates_nothing(home: Home) -> None:
     r = home.run("events", "list")
     assert r.code == 0 and "No events" in r.stderr
     assert not (home.data_dir / "events").exists()
+
+
+def test_an_index_held_by_another_process_is_read_around_and_kept(home: Home) -> None:
+    ids = _run_listener(home, 3)
+    index = home.data_dir / "events" / "index.sqlite3"
+    inode = index.stat().st_ino
+    now = datetime.now(timezone.utc)
+    _write_day(home, now, "evt_eeee000000000001")  # not indexed yet: only the files have it
+    holder = sqlite3.connect(index, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")  # another process mid-transaction, for longer
+        listed = _ids(home)
+        shown = home.run("events", "show", "evt_eeee", "--json")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert set(listed) == {*ids, "evt_eeee000000000001"}
+    assert shown.code == 0 and json.loads(shown.stdout)["id"] == "evt_eeee000000000001"
+    assert index.stat().st_ino == inode  # busy is not damage: the index was kept
+    assert _ids(home)[0] == "evt_eeee000000000001" and _indexed(home) == 4
