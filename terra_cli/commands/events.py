@@ -83,7 +83,7 @@ def list_(
     wanted = event_type.strip().lower() if event_type else None
     verdict_value = _verdict(verdict) if verdict is not None else None
     after = parse_since(since, datetime.now(timezone.utc)) if since is not None else None
-    store = EventStore.default()
+    store = _store()
     records = store.select(
         limit,
         event_type=wanted,
@@ -113,6 +113,15 @@ def list_(
         return
     picked = [(r, summarize(record_body(r), recorded_headers(r))) for r in records]
     show.event_table(picked)
+
+
+def _store() -> EventStore:
+    """The event log, announcing on stderr a long first indexing (an old, big log)."""
+    store = EventStore.default()
+    store.on_catch_up = lambda size: render.info(
+        f"Indexing {human_size(size)} of the event log (once; later queries are instant)…"
+    )
+    return store
 
 
 def _verdict(raw: str) -> str:
@@ -195,7 +204,7 @@ def show_(
     json_out: Annotated[bool, typer.Option("--json", help="Print the log record as JSON.")] = False,
 ) -> None:
     """One event: summary, headers, pretty body and charts of its series."""
-    record = EventStore.default().find(event_id)
+    record = _store().find(event_id)
     body = record_body(record)
     if raw:
         show.raw_bytes(body)
@@ -236,7 +245,7 @@ def replay_(
 ) -> None:
     """Send a logged event again: same bytes and headers, a fresh signature by default."""
     url = check_url(to)
-    record = EventStore.default().find(event_id)
+    record = _store().find(event_id)
     body = record_body(record)
     secret = None
     if not original_signature:

@@ -27,7 +27,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ SCHEMA_VERSION = 1
 BUSY_MS = 5000  # how long the listener's writer waits for another's transaction
 READER_BUSY_MS = 1000  # how long a query waits before it reads the day files instead
 SYNC_COMMIT_BYTES = 64 * 1024 * 1024  # a catch-up commits (and lets others in) this often
+CATCH_UP_NOTICE = 64 * 1024 * 1024  # a catch-up this long is announced (on_catch_up)
 WRITER_BACKLOG = 20_000  # rows waiting for the writer thread, at most; beyond: left to sync
 WRITER_BATCH = 2_000
 WRITER_PAUSE = 0.05  # seconds the writer thread lets rows gather before each batch
@@ -230,12 +231,34 @@ def _open(path: Path, busy_ms: int = BUSY_MS) -> sqlite3.Connection:
     raise IndexUnavailable(str(path))  # pragma: no cover - the loop returns or raises
 
 
+_FileRow = tuple[int, "int | None", "int | None"]  # indexed bytes, inode, mtime_ns
+
+
+def _stale(row: _FileRow | None, st: os.stat_result) -> bool:
+    """Does this day file hold anything the index does not (or other than it knows)?"""
+    return row is None or (_start(row, st) == 0 and row[0] != 0) or st.st_size > row[0]
+
+
+def _start(row: _FileRow | None, st: os.stat_result) -> int:
+    """Where indexing this file must resume: 0 when it is new, replaced, shrunk, or
+    rewritten at the same size; else the end of what is indexed."""
+    if row is None:
+        return 0
+    indexed, ino, mtime = row
+    if (ino is not None and ino != st.st_ino) or st.st_size < indexed:
+        return 0
+    if st.st_size == indexed and mtime is not None and mtime != st.st_mtime_ns:
+        return 0
+    return indexed
+
+
 class EventIndex:
     """The query side: catch up with the day files, then answer from SQLite."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, on_catch_up: Callable[[int], None] | None = None) -> None:
         self.root = root
         self.path = root / INDEX_NAME
+        self.on_catch_up = on_catch_up  # told once how many bytes a long catch-up reads
         self._conn: sqlite3.Connection | None = None
 
     def __enter__(self) -> EventIndex:
@@ -284,53 +307,51 @@ class EventIndex:
 
     def _sync(self) -> None:
         conn = self.conn
-        known = {
-            name: (indexed, ino, mtime)
-            for name, indexed, ino, mtime in conn.execute(
-                "SELECT name, indexed, ino, mtime_ns FROM files"
-            )
-        }
-        present: set[str] = set()
+        known = self._files()
+        present: dict[str, os.stat_result] = {}
         for path in sorted(self.root.glob("*.jsonl")):
-            try:
-                st = path.stat()
-            except FileNotFoundError:
-                continue
-            name = path.name
-            present.add(name)
-            indexed, ino, mtime = known.get(name, (None, None, None))
-            replaced = indexed is not None and (
-                (ino is not None and ino != st.st_ino)
-                or st.st_size < indexed
-                or (st.st_size == indexed and mtime is not None and mtime != st.st_mtime_ns)
-            )
-            if indexed is None or replaced:
-                conn.execute("BEGIN IMMEDIATE")
+            with contextlib.suppress(FileNotFoundError):
+                present[path.name] = path.stat()
+        work = {name: st for name, st in present.items() if _stale(known.get(name), st)}
+        if work and self.on_catch_up is not None:
+            behind = sum(st.st_size - _start(known.get(name), st) for name, st in work.items())
+            if behind >= CATCH_UP_NOTICE:
+                self.on_catch_up(behind)
+        for name, st in work.items():
+            # Decided again under the write lock: another process may have just done it.
+            conn.execute("BEGIN IMMEDIATE")
+            fresh = self._files(name).get(name)
+            start = _start(fresh, st)
+            if start == 0 and (fresh is None or fresh[0] != 0 or fresh[1] != st.st_ino):
                 conn.execute("DELETE FROM events WHERE file = ?", (name,))
                 conn.execute(
                     "INSERT OR REPLACE INTO files (name, indexed, ino, mtime_ns) "
                     "VALUES (?, 0, ?, NULL)",
                     (name, st.st_ino),
                 )
-                conn.execute("COMMIT")
-                indexed = 0
-            if st.st_size > indexed:
-                self._index_tail(path, indexed, st.st_ino)
-            # Whole and unchanged since: remember the mtime, to notice a rewrite later.
-            conn.execute(
-                "UPDATE files SET mtime_ns = ? WHERE name = ? AND indexed = ?",
-                (st.st_mtime_ns, name, st.st_size),
-            )
+            conn.execute("COMMIT")
+            end = self._index_tail(self.root / name, start) if st.st_size > start else start
+            if end == st.st_size:
+                # Whole and unchanged since: the mtime tells a later rewrite of equal size.
+                conn.execute(
+                    "UPDATE files SET mtime_ns = ? WHERE name = ? AND indexed = ?",
+                    (st.st_mtime_ns, name, st.st_size),
+                )
         gone = [name for name in known if name not in present]
         if gone:
-            conn.execute("BEGIN IMMEDIATE")
-            for name in gone:
-                conn.execute("DELETE FROM events WHERE file = ?", (name,))
-                conn.execute("DELETE FROM files WHERE name = ?", (name,))
-            conn.execute("COMMIT")
+            self.forget(gone)
 
-    def _index_tail(self, path: Path, start: int, ino: int) -> None:
-        """Index the complete lines of `path` from byte `start` (a line start) on."""
+    def _files(self, name: str | None = None) -> dict[str, _FileRow]:
+        """What the index knows of each day file (or of one): indexed bytes, inode, mtime."""
+        sql = "SELECT name, indexed, ino, mtime_ns FROM files"
+        rows = (
+            self.conn.execute(sql + " WHERE name = ?", (name,)) if name else self.conn.execute(sql)
+        )
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    def _index_tail(self, path: Path, start: int) -> int:
+        """Index the complete lines of `path` from byte `start` (a line start) on;
+        where the indexed part now ends."""
         name = path.name
         with path.open("rb") as f:
             f.seek(start)
@@ -355,6 +376,7 @@ class EventIndex:
                     self._commit(name, rows, offset)
                     rows, pending = [], 0
             self._commit(name, rows, offset)
+        return offset
 
     def _commit(self, name: str, rows: Sequence[Row], indexed: int) -> None:
         conn = self.conn

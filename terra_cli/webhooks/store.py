@@ -18,7 +18,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -116,6 +116,8 @@ class EventStore:
         self._write_lock = threading.Lock()
         self._index_writes = INDEX_WRITES if index is None else index
         self._indexer: IndexWriter | None = None
+        # Told how many bytes a query must index first, when that takes a while.
+        self.on_catch_up: Callable[[int], None] | None = None
 
     @classmethod
     def default(cls) -> EventStore:
@@ -273,7 +275,7 @@ class EventStore:
     ) -> list[dict[str, Any]]:
         from terra_cli.webhooks.index import EventIndex, IndexUnavailable, read_at
 
-        with EventIndex(self.root) as index:
+        with EventIndex(self.root, self.on_catch_up) as index:
             if rebuild:
                 index.rebuild()  # the last try found the index damaged
             for _attempt in range(3):
@@ -365,7 +367,7 @@ class EventStore:
     def _find_indexed(self, wanted: str, prefixes: list[str], rebuild: bool) -> dict[str, Any]:
         from terra_cli.webhooks.index import EventIndex, IndexUnavailable, read_at
 
-        with EventIndex(self.root) as index:
+        with EventIndex(self.root, self.on_catch_up) as index:
             if rebuild:
                 index.rebuild()  # the last try found the index damaged
             for _attempt in range(3):

@@ -230,8 +230,8 @@ def test_an_index_held_by_another_process_is_read_around_and_kept(home: Home) ->
     ids = _run_listener(home, 3)
     index = home.data_dir / "events" / "index.sqlite3"
     inode = index.stat().st_ino
-    now = datetime.now(timezone.utc)
-    _write_day(home, now, "evt_eeee000000000001")  # not indexed yet: only the files have it
+    later = datetime.now(timezone.utc) + timedelta(seconds=2)  # the newest event
+    _write_day(home, later, "evt_eeee000000000001")  # not indexed yet: only the files have it
     holder = sqlite3.connect(index, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")  # another process mid-transaction, for longer
