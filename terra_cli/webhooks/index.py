@@ -43,7 +43,8 @@ SYNC_COMMIT_BYTES = 64 * 1024 * 1024  # a catch-up commits (and lets others in) 
 CATCH_UP_NOTICE = 64 * 1024 * 1024  # a catch-up this long is announced (on_catch_up)
 WRITER_BACKLOG = 20_000  # rows waiting for the writer thread, at most; beyond: left to sync
 WRITER_BATCH = 2_000
-WRITER_PAUSE = 0.05  # seconds the writer thread lets rows gather before each batch
+FACTS_KEPT = 50_000  # facts waiting for their rows, at most
+WRITER_PAUSE = 0.2  # seconds rows gather (and the live view summarises them) before a batch
 # Records the writer thread may hold while it catches up: small ones up to this many
 # bytes in all; any other line is read back from the day file (the page cache has it).
 HOLD_LINE = 64 * 1024
@@ -108,13 +109,23 @@ def _busy(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
+Facts = tuple["str | None", "str | None", "str | None"]  # type, user id, provider
+
+
 def row_for(file: str, offset: int, length: int, record: dict[str, Any]) -> Row | None:
     """The index row of one log record (None when the record has no usable id)."""
+    return row_from(file, offset, length, record, None)
+
+
+def row_from(
+    file: str, offset: int, length: int, record: dict[str, Any], found: Facts | None
+) -> Row | None:
+    """The index row of one log record, with its facts when already known."""
     rid = record.get("id")
     received = record.get("received_at")
     if not isinstance(rid, str) or not isinstance(received, str):
         return None
-    event_type, user_id, provider = facts(record)
+    event_type, user_id, provider = found if found is not None else facts(record)
     status = record.get("status")
     verdict = record.get("verdict")
     return (
@@ -470,7 +481,10 @@ def read_at(root: Path, place: Place) -> dict[str, Any] | None:
     return record
 
 
-_Item = tuple[str, int, int, int, "dict[str, Any] | None"]  # file, inode, offset, length, record
+# file, inode, offset, length, the record (or, when not held, only its small fields),
+# and the bytes held with it (0 for such a stub)
+_Item = tuple[str, int, int, int, "dict[str, Any]", int]
+_SMALL_FIELDS = ("id", "received_at", "verdict", "status")
 
 
 class IndexWriter:
@@ -489,6 +503,9 @@ class IndexWriter:
         self._lock = threading.Lock()
         self._queued = 0  # rows waiting in the queue...
         self._held = 0  # ...and the bytes of the records held with them
+        # Type, user id and provider by event id, from the live view's summary (which
+        # `terra listen` makes anyway): with them a row costs no second parse.
+        self._facts: dict[str, Facts] = {}
         self.broken = False
         self.dropped = 0
 
@@ -506,7 +523,18 @@ class IndexWriter:
             keep = length <= HOLD_LINE and self._held + length <= HOLD_BYTES
             if keep:
                 self._held += length
-        self._queue.put((file, ino, offset, length, record if keep else None))
+        if keep:
+            self._queue.put((file, ino, offset, length, record, length))
+        else:
+            stub = {k: record.get(k) for k in _SMALL_FIELDS}
+            self._queue.put((file, ino, offset, length, stub, 0))
+
+    def note(self, event_id: str, found: Facts) -> None:
+        """The facts of an event the writer will index (or has: then they are dropped)."""
+        facts = self._facts
+        if len(facts) >= FACTS_KEPT:  # only when rows stopped coming: start afresh
+            facts.clear()
+        facts[event_id] = found
 
     def _start(self) -> None:
         with self._lock:
@@ -592,35 +620,47 @@ class IndexWriter:
 
     def _done(self, batch: list[_Item]) -> None:
         """The batch left the queue: its rows and held bytes no longer count."""
-        held = sum(length for _f, _i, _o, length, record in batch if record is not None)
+        held = sum(item[5] for item in batch)
         with self._lock:
             self._held -= held
             self._queued -= len(batch)
 
     def _write(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
         rows = []
-        for file, _ino, offset, length, held in batch:
-            record = held if held is not None else self._read_back(file, offset, length)
-            row = row_for(file, offset, length, record) if record is not None else None
+        facts = self._facts
+        for file, _ino, offset, length, record, held in batch:
+            rid = record.get("id")
+            found = facts.pop(rid, None) if isinstance(rid, str) else None
+            if found is not None:
+                row = row_from(file, offset, length, record, found)
+            else:
+                full = record if held else self._read_back(file, offset, length)
+                row = row_for(file, offset, length, full) if full is not None else None
             if row is not None:
                 rows.append(row)
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(_INSERT, rows)
-        files: dict[str, int] = {}
-        for file, file_ino, _offset, _length, _record in batch:
-            if file not in files:
-                files[file] = file_ino
-                conn.execute(
-                    "INSERT OR IGNORE INTO files (name, indexed, ino, mtime_ns) "
-                    "VALUES (?, 0, ?, NULL)",
-                    (file, file_ino),
-                )
-        # `indexed` moves on only over contiguous lines: a gap (another writer, a dropped
-        # row) stops it, and the next sync reads from there.
-        for file, file_ino, offset, length, _record in batch:
+        spans: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        for file, file_ino, offset, length, _record, _held in batch:
+            spans.setdefault((file, file_ino), []).append((offset, offset + length + 1))
+        for (file, file_ino), lines in spans.items():
             conn.execute(
-                "UPDATE files SET indexed = ?, mtime_ns = NULL "
-                "WHERE name = ? AND indexed >= ? AND indexed < ? AND ino = ?",
-                (offset + length + 1, file, offset, offset + length + 1, file_ino),
+                "INSERT OR IGNORE INTO files (name, indexed, ino, mtime_ns) VALUES (?, 0, ?, NULL)",
+                (file, file_ino),
             )
+            row = conn.execute("SELECT indexed, ino FROM files WHERE name = ?", (file,)).fetchone()
+            if row is None or row[1] != file_ino:
+                continue  # another file by that name now: the next sync sorts it out
+            # `indexed` moves on only over contiguous lines: a gap (another writer, a
+            # dropped row) stops it, and the next sync reads from there.
+            indexed = start = row[0]
+            for begin, end in sorted(lines):
+                if begin > indexed:
+                    break
+                indexed = max(indexed, end)
+            if indexed != start:
+                conn.execute(
+                    "UPDATE files SET indexed = ?, mtime_ns = NULL WHERE name = ?",
+                    (indexed, file),
+                )
         conn.execute("COMMIT")

@@ -68,6 +68,7 @@ class ListenSession:
         self._pending = 0  # deliveries queued for the screen, and their body bytes
         self._pending_bytes = 0
         self.receiver = Receiver(config, store, self._enqueue, forwarder)
+        self._store = store
         self.sink = sink
         self.keep_body = keep_body
         self.types = types
@@ -165,6 +166,8 @@ class ListenSession:
                     done = True
                     break
                 event = build_event(delivery, keep_body=self.keep_body)
+                if self._store is not None:  # the index writer reuses this summary
+                    self._store.note_facts(event.id, event.type, event.user_id, event.provider)
                 if (self.types is None or event.type in self.types) and (
                     event.type not in self.exclude
                 ):

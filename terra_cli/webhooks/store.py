@@ -196,6 +196,15 @@ class EventStore:
             self._fds[day] = fd
             return fd
 
+    def note_facts(
+        self, event_id: str, event_type: str | None, user_id: str | None, provider: str | None
+    ) -> None:
+        """What the live view's summary found in an event, so the index writer need not
+        parse the body again (it does when this never comes)."""
+        indexer = self._indexer
+        if indexer is not None:
+            indexer.note(event_id, (event_type, user_id, provider))
+
     def close(self) -> None:
         """Release the open files (appending again reopens them) and let the index
         writer finish what it has queued."""
