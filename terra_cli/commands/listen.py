@@ -119,8 +119,11 @@ def listen(
     settings = load_settings(ctx, ngrok_domain=domain, ngrok_region=region)
     token = None if no_tunnel else _require_authtoken(settings)
     types = _parse_types(events)
-    excluded = _parse_types(exclude)
+    excluded = _parse_types(exclude, "--exclude")
     routes = parse_routes(forward_to or [])
+    unrouted = sorted({t for r in routes for t in r.types if t not in KNOWN_TYPES})
+    if unrouted:
+        show.unknown_types(unrouted, sorted(KNOWN_TYPES), "--forward-to")
     secret = settings.get("signing-secret")
     store = None if no_save else EventStore.default()
     if store is not None:
@@ -313,13 +316,13 @@ def _open_tunnel(
             return None
 
 
-def _parse_types(raw: str | None) -> frozenset[str] | None:
+def _parse_types(raw: str | None, flag: str = "--events") -> frozenset[str] | None:
     if raw is None:
         return None
     names = [n.strip().lower() for n in raw.split(",") if n.strip()]
     unknown = [n for n in names if n not in KNOWN_TYPES]
     if unknown:
-        show.unknown_types(unknown, sorted(KNOWN_TYPES))
+        show.unknown_types(unknown, sorted(KNOWN_TYPES), flag)
     return frozenset(names)
 
 

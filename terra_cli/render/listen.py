@@ -223,8 +223,8 @@ def first_failure(event: Event) -> None:
     )
 
 
-def unknown_types(names: list[str], known: list[str]) -> None:
-    warn(f"unknown event type(s) for --events: {', '.join(names)}. Known: {', '.join(known)}.")
+def unknown_types(names: list[str], known: list[str], flag: str = "--events") -> None:
+    warn(f"unknown event type(s) for {flag}: {', '.join(names)}. Known: {', '.join(known)}.")
 
 
 def summary(

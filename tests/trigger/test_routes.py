@@ -155,3 +155,16 @@ def test_doctor_checks_every_route(home: Home) -> None:
     assert checks[0]["detail"].startswith("sleep: ")
     assert "cannot connect to 127.0.0.1:1" in checks[1]["detail"]
     assert "must be an http" in checks[2]["detail"]
+
+
+def test_an_unknown_type_in_a_route_or_exclude_is_warned_about(home: Home) -> None:
+    listener = start_listener(
+        home,
+        "--forward-to", "slep=http://127.0.0.1:9/x",
+        "--exclude", "actvity",
+        "--timeout", "0.2",
+    )  # fmt: skip
+    code, _, err = listener.finish()
+    assert code == 0
+    assert "unknown event type(s) for --forward-to: slep" in err
+    assert "unknown event type(s) for --exclude: actvity" in err
