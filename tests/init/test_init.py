@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import TERRA, Home
+from tests.conftest import Home
 from tests.fakes.terminal import Terminal
 from tests.fakes.terra_api import API_KEY, DEV_ID, FakeTerra, unused_port
 
@@ -46,7 +46,7 @@ def _env(home: Home, api_url: str, **extra: str) -> dict[str, str]:
 
 
 def _init(home: Home, env: dict[str, str], *args: str) -> Terminal:
-    return Terminal([TERRA, "init", *args], env, home.root)
+    return Terminal(["init", *args], env)
 
 
 def _profile(home: Home, name: str = "default") -> dict[str, str]:

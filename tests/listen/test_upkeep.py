@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TERRA, Home
+from tests.conftest import Home
 from tests.fakes.terminal import Terminal
 from tests.listen.conftest import start_listener
 from tests.listen.test_index import _ids, _write_day
@@ -62,7 +62,7 @@ def test_prune_older_than(home: Home, old_log: list[str]) -> None:
 @pytest.mark.parametrize(("answer", "code"), [("n", 7), ("y", 0)])
 def test_prune_asks_on_a_terminal(home: Home, old_log: list[str], answer: str, code: int) -> None:
     env = dict(home.env, NO_COLOR="1")
-    term = Terminal([TERRA, "events", "prune", "--older-than", "30d"], env, home.root)
+    term = Terminal(["events", "prune", "--older-than", "30d"], env)
     term.expect("Remove 2 day files")
     term.expect("[y/N]: ")
     term.send(answer)
