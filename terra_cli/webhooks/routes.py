@@ -39,7 +39,7 @@ class Route:
 
     def describe(self) -> str:
         """`sleep,daily -> URL` or `any other type -> URL`, for the banner and doctor."""
-        return f"{self.label or 'every type'} -> {self.url}"
+        return f"{self.label or 'any other type'} -> {self.url}"
 
 
 def parse_route(spec: str) -> Route:

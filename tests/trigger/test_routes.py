@@ -58,7 +58,7 @@ def test_typed_route_default_route_and_statuses_back_to_the_sender(home: Home) -
     events = [json.loads(line) for line in out.splitlines()[1:]]
     assert [e["forward"]["route"] for e in events] == ["sleep,daily", None, "sleep,daily"]
     assert [e["status"] for e in events] == [201, 202, 201]
-    assert "sleep,daily -> " + sleep_app.url in err and "every type -> " + other_app.url in err
+    assert "sleep,daily -> " + sleep_app.url in err and "any other type -> " + other_app.url in err
     assert code == 0
 
 
