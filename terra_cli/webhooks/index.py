@@ -9,8 +9,10 @@ inode and, once a reader has seen it whole, its mtime.
 Two writers keep it in step, both idempotent (one row per file and offset):
 - `IndexWriter`, in `terra listen`: the event log hands it each line's place
   after the line is written; a background thread commits rows in batches, so
-  the receiver's answer never waits on SQLite. If it falls behind or fails,
-  rows are simply missing: the next reader catches up.
+  the receiver's answer never waits on SQLite. The type, user id and provider
+  come from the live view's summary, which `terra listen` makes anyway (the
+  body is parsed again only when that summary did not come). If the writer
+  falls behind or fails, rows are simply missing: the next reader catches up.
 - `EventIndex.sync`, before every query: each day file's bytes beyond what is
   indexed are read and indexed; a file that shrank, was replaced or changed
   without growing is indexed again from the start; rows of removed files go.
