@@ -244,3 +244,34 @@ def test_an_index_held_by_another_process_is_read_around_and_kept(home: Home) ->
     assert shown.code == 0 and json.loads(shown.stdout)["id"] == "evt_eeee000000000001"
     assert index.stat().st_ino == inode  # busy is not damage: the index was kept
     assert _ids(home)[0] == "evt_eeee000000000001" and _indexed(home) == 4
+
+
+def test_the_writer_reads_what_no_summary_told_it_small_and_big(tmp_path: Path) -> None:
+    """Without a live view (no facts noted) the writer parses held small records and
+    reads big ones back from the day file; with facts it uses them."""
+    from terra_cli.webhooks.index import HOLD_LINE, EventIndex
+    from terra_cli.webhooks.store import EventStore
+
+    store = EventStore(tmp_path / "events")
+    now = datetime.now(timezone.utc)
+    small = json.loads(_record("evt_1000000000000001", now, "sleep", "u-small"))
+    big = json.loads(_record("evt_1000000000000002", now, "daily", "u-big"))
+    doc = json.loads(big["body"])
+    doc["data"] = [{"pad": "x" * (HOLD_LINE * 2)}]
+    big["body"] = json.dumps(doc)
+    noted = json.loads(_record("evt_1000000000000003", now, "body", "u-noted"))
+    store.append(small)  # opens the day file and starts the writer
+    store.note_facts("evt_1000000000000003", "body", "u-from-summary", "GARMIN")  # before
+    store.append(big)
+    store.append(noted)
+    store.close()
+    with sqlite3.connect(tmp_path / "events" / "index.sqlite3") as conn:
+        rows = conn.execute("SELECT id, type, user_id, provider FROM events ORDER BY id").fetchall()
+    assert rows == [
+        ("evt_1000000000000001", "sleep", "u-small", "OURA"),
+        ("evt_1000000000000002", "daily", "u-big", "OURA"),
+        ("evt_1000000000000003", "body", "u-from-summary", "GARMIN"),
+    ]
+    with EventIndex(tmp_path / "events") as index:
+        index.sync()  # nothing left to catch up: the writer marked the file indexed
+        assert [p.id for p in index.query(limit=5, event_type="daily")] == [big["id"]]
