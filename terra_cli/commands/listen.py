@@ -12,6 +12,7 @@ import typer
 from terra_cli import render
 from terra_cli.commands import load_settings
 from terra_cli.errors import ExitCode, InputError
+from terra_cli.inspector.feed import Feed
 from terra_cli.lifecycle import ParentWatch, hangup_ignored
 from terra_cli.render import listen as show
 from terra_cli.settings import Settings
@@ -29,6 +30,7 @@ from terra_cli.webhooks.signature import Verdict
 from terra_cli.webhooks.store import EventStore
 
 if TYPE_CHECKING:
+    from terra_cli.inspector.server import Inspector
     from terra_cli.tunnel import Authtoken, TunnelSession
 
 
@@ -102,6 +104,20 @@ def listen(
         float | None,
         typer.Option(help="Stop this many seconds after ready.", min=0.001, show_default=False),
     ] = None,
+    inspect_port: Annotated[
+        int,
+        typer.Option(
+            "--inspect-port",
+            envvar="TERRA_INSPECT_PORT",
+            help="Port of the inspector page on 127.0.0.1 (the next free one when taken; "
+            "0 picks any).",
+            min=0,
+            max=65535,
+        ),
+    ] = 4041,
+    no_inspect: Annotated[
+        bool, typer.Option("--no-inspect", help="Serve no inspector page.")
+    ] = False,
 ) -> None:
     """Receive Terra webhooks: a local URL (and a public one), each event shown live."""
     parent = ParentWatch()
@@ -123,8 +139,16 @@ def listen(
     sink = show.events_json if json_out else _line_sink(full)
     if forwarder is not None:
         sink = _with_forward_hints(sink, forward_timeout)
+    feed = None if no_inspect else Feed(store.root if store else None)
     session = ListenSession(
-        config, store, sink, forwarder, keep_body=full, types=types, max_events=max_events
+        config,
+        store,
+        sink,
+        forwarder,
+        keep_body=full,
+        types=types,
+        max_events=max_events,
+        observer=feed.observe if feed else None,
     )
     session.start()
     _install_signal_handlers(session)
@@ -136,9 +160,17 @@ def listen(
         return show.stdout_closed()
 
     tunnel: TunnelSession | None = None
+    inspector: Inspector | None = None
     try:
         if forwarder is not None:
             _check_no_loop(session, forwarder)
+        if feed is not None:  # after the receiver bound, so it can never take the webhook port
+            from terra_cli.inspector.server import start_for_listen
+
+            inspector = start_for_listen(
+                feed, inspect_port, session.receiver.url, secret, forward_to, tolerance
+            )
+        inspect_url = inspector.url if inspector else None
         public_url = None
         if token is not None:
             tunnel = _open_tunnel(settings, token, session, config, json_out)
@@ -146,16 +178,20 @@ def listen(
         url = session.receiver.url
         log_dir = str(store.root) if store else None
         if token is None or tunnel is not None:  # not when Ctrl-C came during the tunnel start
-            show.banner(url, public_url, bool(secret), strict, log_dir)
+            show.banner(url, public_url, bool(secret), strict, log_dir, inspect_url=inspect_url)
             if forwarder is not None:
                 render.info(
                     f"Forwarding each event to {forwarder.url} (timeout {forward_timeout:g} s)"
                 )
             if json_out:
-                show.ready_json(url, public_url, host, session.receiver.port, config.path)
+                show.ready_json(
+                    url, public_url, host, session.receiver.port, config.path, inspect_url
+                )
         outcome = session.run(timeout=timeout, should_stop=should_stop)
     finally:
         session.close(grace=0.5)
+        if inspector is not None:
+            inspector.stop()
         if tunnel is not None:
             tunnel.close()
         if store is not None:

@@ -62,6 +62,7 @@ class ListenSession:
         keep_body: bool = False,
         types: frozenset[str] | None = None,
         max_events: int | None = None,
+        observer: Callable[[Delivery, Event], None] | None = None,
     ) -> None:
         self._queue: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
         self._pending = 0  # deliveries queued for the screen, and their body bytes
@@ -71,6 +72,9 @@ class ListenSession:
         self.keep_body = keep_body
         self.types = types
         self.max_events = max_events
+        # Sees every summarised event, shown or filtered out (the inspector's feed);
+        # called on the display thread, so it never delays an answer.
+        self.observer = observer
         self.outcome = Outcome()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -163,6 +167,8 @@ class ListenSession:
                     done = True
                     break
                 event = build_event(delivery, keep_body=self.keep_body)
+                if self.observer is not None:
+                    self.observer(delivery, event)
                 if self.types is None or event.type in self.types:
                     shown.append(event)
             waited = [d for d in batch if d is not None]

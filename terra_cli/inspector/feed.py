@@ -1,0 +1,321 @@
+"""What the inspector page lists, and where each event's full record is found.
+
+A `Feed` holds the newest MAX_ENTRIES events as ready-made JSON for the list
+(a few hundred bytes each), numbered in arrival order so the live stream can
+resume where a page left off. Full records (headers, body) are not kept in
+memory when there is an event log: they are found there by id when the page
+asks for one (`find_in_log`: a backward byte search, fast on a large log).
+Without a log (`listen --no-save`) and for replays sent elsewhere, records
+are kept in memory up to MEMORY_BYTES, oldest dropped first.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import mmap
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from terra_cli.webhooks.events import Delivery, Event, ForwardInfo, build_event
+from terra_cli.webhooks.replay import recorded_headers
+from terra_cli.webhooks.store import EventStore, record_body, record_from
+
+MAX_ENTRIES = 10_000
+MEMORY_BYTES = 64 * 1024 * 1024
+
+
+def entry_json(event: Event, source: str, replay_of: str | None = None) -> dict[str, Any]:
+    """The list fields of one event: the NDJSON event record plus what the page filters on."""
+    doc = event.to_json()
+    doc.pop("kind", None)
+    doc.update(
+        kind=event.kind,
+        start=event.start,
+        end=event.end,
+        source=source,
+        replay_of=replay_of,
+    )
+    return doc
+
+
+def delivery_from_record(record: dict[str, Any], retry: bool = False) -> Delivery:
+    """A logged record as the receiver's `Delivery`, so it is summarised the same way."""
+    forward = record.get("forward")
+    info = None
+    if isinstance(forward, dict) and isinstance(forward.get("url"), str):
+        status = forward.get("status")
+        latency = forward.get("latency_ms")
+        info = ForwardInfo(
+            forward["url"],
+            status if isinstance(status, int) else None,
+            float(latency) if isinstance(latency, (int, float)) else 0.0,
+            forward.get("error") if isinstance(forward.get("error"), str) else None,
+        )
+    truncated = record.get("body") is None and record.get("body_b64") is None
+    body = record_body(record)
+    size = record.get("size")
+    status = record.get("status")
+    return Delivery(
+        id=str(record.get("id") or ""),
+        received_at=str(record.get("received_at") or ""),
+        method=str(record.get("method") or "POST"),
+        path=str(record.get("path") or "/"),
+        headers=tuple(recorded_headers(record)),
+        body=body,
+        size=size if isinstance(size, int) else len(body),
+        verdict=str(record.get("verdict") or "unchecked"),
+        status=status if isinstance(status, int) else 0,
+        forward=info,
+        retry=retry,
+        truncated=truncated,
+    )
+
+
+def find_in_log(root: Path, event_id: str) -> dict[str, Any] | None:
+    """The logged record with exactly this id, searched from the newest line back.
+
+    Each line starts `{"id":"evt_…"`; inside a record every other quote is
+    escaped, so the pattern at a line start can only be a record's own id.
+    """
+    pattern = b'{"id":' + json.dumps(event_id).encode()
+    try:
+        paths = sorted((p for p in root.glob("*.jsonl") if p.is_file()), reverse=True)
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                if os.fstat(handle.fileno()).st_size == 0:
+                    continue
+                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                    pos = mm.rfind(pattern)
+                    while pos > 0 and mm[pos - 1] != 0x0A:
+                        pos = mm.rfind(pattern, 0, pos)
+                    if pos < 0:
+                        continue
+                    end = mm.find(b"\n", pos)
+                    line = mm[pos : end if end >= 0 else len(mm)]
+        except (OSError, ValueError):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            return record
+    return None
+
+
+def _lines_backward(path: Path, limit: int) -> Iterator[tuple[int, bytes]]:
+    """Up to `limit` complete lines of a file, newest first, with their offsets."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            end = size
+            if mm[end - 1] != 0x0A:  # a line still being written: not complete yet
+                end = mm.rfind(b"\n") + 1
+            count = 0
+            while end > 0 and count < limit:
+                start = mm.rfind(b"\n", 0, end - 1) + 1
+                line = mm[start : end - 1]
+                if line.strip():
+                    yield start, line
+                    count += 1
+                end = start
+
+
+def _complete_size(path: Path) -> int:
+    """The size of a file up to and including its last newline."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return 0
+        handle.seek(max(0, size - 1))
+        if handle.read(1) == b"\n":
+            return size
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return mm.rfind(b"\n") + 1
+
+
+@dataclass
+class _Kept:
+    record: dict[str, Any]
+    size: int
+
+
+class Feed:
+    """The events the page can list, and a condition the live streams wait on."""
+
+    def __init__(self, store_root: Path | None) -> None:
+        self.store_root = store_root
+        self.seq = 0
+        self._entries: collections.deque[tuple[int, str, bytes]] = collections.deque()
+        self._ids: dict[str, int] = {}
+        self._kept: collections.OrderedDict[str, _Kept] = collections.OrderedDict()
+        self._kept_bytes = 0
+        self._pending_replays: dict[str, str] = {}  # signature header -> replayed event id
+        self._traces: set[str] = set()
+        self._ends: dict[Path, int] = {}  # how far each day file was read (terra inspect)
+        self.changed = threading.Condition()
+        self.closed = False
+
+    # -- adding ------------------------------------------------------------------------
+
+    def observe(self, delivery: Delivery, event: Event) -> None:
+        """A listen run's event, from the display thread (never the receiver's loop)."""
+        with contextlib.suppress(Exception):  # the page is extra: it must never stop the display
+            self._observe(delivery, event)
+
+    def _observe(self, delivery: Delivery, event: Event) -> None:
+        replay_of = None
+        if self._pending_replays:
+            for name, value in delivery.headers:
+                if name.lower() in ("terra-signature", "x-terra-signature"):
+                    replay_of = self._pending_replays.pop(value, None)
+                    break
+        if self.store_root is None:
+            self.keep(record_from(delivery))
+        self.add(entry_json(event, "listen", replay_of))
+
+    def add(self, doc: dict[str, Any]) -> int:
+        """Number one list entry and wake the live streams; the oldest falls off past the cap."""
+        with self.changed:
+            self.seq += 1
+            doc["seq"] = self.seq
+            data = json.dumps(doc, separators=(",", ":")).encode()
+            self._entries.append((self.seq, doc["id"], data))
+            self._ids[doc["id"]] = self.seq
+            while len(self._entries) > MAX_ENTRIES:
+                _seq, old, _data = self._entries.popleft()
+                if self._ids.get(old) == _seq:
+                    del self._ids[old]
+            self.changed.notify_all()
+            return self.seq
+
+    def keep(self, record: dict[str, Any]) -> None:
+        """Hold a full record in memory (no log to find it in), within MEMORY_BYTES."""
+        size = len(record.get("body") or record.get("body_b64") or "") + 1024
+        with self.changed:
+            self._kept[str(record.get("id"))] = _Kept(record, size)
+            self._kept_bytes += size
+            while self._kept_bytes > MEMORY_BYTES and len(self._kept) > 1:
+                _id, old = self._kept.popitem(last=False)
+                self._kept_bytes -= old.size
+
+    def expect_replay(self, signature: str, event_id: str) -> None:
+        """Mark the delivery that will arrive with this signature as a replay of `event_id`."""
+        with self.changed:
+            self._pending_replays[signature] = event_id
+            while len(self._pending_replays) > 100:
+                self._pending_replays.pop(next(iter(self._pending_replays)))
+
+    def close(self) -> None:
+        """End every live stream."""
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def after(self, seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to the newest `limit` entries numbered above `seq`, oldest first."""
+        with self.changed:
+            out: list[tuple[int, bytes]] = []
+            for number, _id, data in reversed(self._entries):
+                if number <= seq or len(out) >= limit:
+                    break
+                out.append((number, data))
+        out.reverse()
+        return out
+
+    def knows(self, event_id: str) -> bool:
+        with self.changed:
+            return event_id in self._ids or event_id in self._kept
+
+    def record(self, event_id: str) -> dict[str, Any] | None:
+        """The full record of a listed event: kept in memory, else from the log."""
+        with self.changed:
+            kept = self._kept.get(event_id)
+        if kept is not None:
+            return kept.record
+        if self.store_root is None:
+            return None
+        return find_in_log(self.store_root, event_id)
+
+    # -- the saved log (terra inspect) ---------------------------------------------------
+
+    def load_log(self, limit: int = MAX_ENTRIES) -> None:
+        """List the newest `limit` logged events, oldest first, retries marked; then
+        remember where each day file ends, for `follow`."""
+        if self.store_root is None:
+            return
+        for path in EventStore(self.store_root).files():
+            with contextlib.suppress(OSError):
+                self._ends[path] = _complete_size(path)
+        found: list[dict[str, Any]] = []
+        for path in sorted(EventStore(self.store_root).files(), reverse=True):
+            with contextlib.suppress(OSError, ValueError):
+                for _offset, line in _lines_backward(path, limit - len(found)):
+                    with contextlib.suppress(ValueError):
+                        record = json.loads(line)
+                        if isinstance(record, dict) and isinstance(record.get("id"), str):
+                            found.append(record)
+            if len(found) >= limit:
+                break
+        for record in reversed(found):
+            self.add_record(record, "log")
+
+    def follow(self, interval: float = 0.5) -> None:
+        """List lines other programs append to the log (a `terra listen` elsewhere) until
+        `close`. Runs in its own thread."""
+        if self.store_root is None:
+            return
+        store = EventStore(self.store_root)
+        while True:
+            with self.changed:
+                if self.closed:
+                    return
+                self.changed.wait(interval)
+                if self.closed:
+                    return
+            for path in store.files():
+                with contextlib.suppress(OSError):
+                    self._read_new(path)
+
+    def _read_new(self, path: Path) -> None:
+        start = self._ends.get(path, 0)
+        if os.stat(path).st_size <= start:
+            return
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            chunk = handle.read()
+        end = chunk.rfind(b"\n") + 1
+        if end <= 0:
+            return
+        self._ends[path] = start + end
+        for line in chunk[:end].splitlines():
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict) and isinstance(record.get("id"), str):
+                    self.add_record(record, "log")
+
+    def add_record(self, record: dict[str, Any], source: str, replay_of: str | None = None) -> int:
+        """List one logged (or replay) record, summarised as the listener would."""
+        trace = None
+        headers = record.get("headers")
+        if isinstance(headers, dict):
+            value = headers.get("x-terra-trace-id")
+            trace = value if isinstance(value, str) and value else None
+        retry = trace is not None and trace in self._traces
+        if trace is not None:
+            self._traces.add(trace)
+        event = build_event(delivery_from_record(record, retry))
+        return self.add(entry_json(event, source, replay_of))
