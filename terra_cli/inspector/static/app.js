@@ -19,7 +19,6 @@ const state = {
   seen: { type: new Set(), verdict: new Set(), provider: new Set() },
   limit: ROWS_SHOWN,
   selected: null,
-  waitingFor: null, // id of a replay's new event, selected when it arrives
   info: null,
   pending: [],
   flushQueued: false,
@@ -173,11 +172,6 @@ function flush() {
     if (body.childElementCount >= state.limit) document.getElementById("more").hidden = false;
   }
   counts();
-  if (state.waitingFor && state.byId.has(state.waitingFor)) {
-    const id = state.waitingFor;
-    state.waitingFor = null;
-    select(id);
-  }
 }
 
 function connect() {
@@ -322,10 +316,7 @@ function replayView(doc) {
         out.status === null ? `${out.url}: no answer (${out.error}). ${out.hint || ""}`
           : `${out.url} answered ${out.status} in ${out.latency_ms} ms${out.resigned ? " (signed afresh)" : " (original signature)"}`,
       );
-      if (out.new_id) {
-        result.append(" · new event ", link(out.new_id));
-        if (!state.byId.has(out.new_id)) state.waitingFor = out.new_id;
-      }
+      if (out.new_id) result.append(" · new event ", link(out.new_id));
     } catch (err) {
       result.className = "result err";
       result.textContent = err.message;
