@@ -109,7 +109,7 @@ function row(ev) {
     el("td", { class: "c-type kind-" + (ev.kind || "unknown"), text: ev.type || "—" }),
     el("td", { class: "c-prov", text: ev.provider || "" }),
     el("td", { class: "c-user mono", text: ev.user_id ? ev.user_id.slice(0, 8) : "", title: ev.user_id || null }),
-    el("td", { class: "c-sum" }, ev.summary || "", ...tags),
+    el("td", { class: "c-sum", title: ev.summary || null }, ev.summary || "", ...tags),
     el("td", { class: "c-size", text: humanSize(ev.size) }),
     el("td", { class: "c-verdict" }, el("span", { class: "badge v-" + ev.verdict, text: ev.verdict })),
     el("td", { class: "c-status mono", text: status }),
@@ -237,14 +237,26 @@ function link(id) {
 function detail(doc, ev) {
   const s = doc.summary || {};
   const span = s.start ? (s.end && s.end !== s.start ? `${s.start} to ${s.end}` : s.start) : null;
+  const replayOf = doc.replay_of || ev.replay_of;
   const parts = [
-    el("h2", { class: "kind-" + (s.kind || "unknown"), text: s.type || "(no type)" }),
+    el("div", { class: "headline" },
+      el("h2", { class: "kind-" + (s.kind || "unknown"), text: s.type || "(no type)" }),
+      el("span", { class: "badge v-" + doc.verdict, id: "verdict", text: doc.verdict }),
+      ev.retry ? el("span", { class: "tag", text: "retry" }) : null,
+      replayOf ? el("span", { class: "tag", text: "replay" }) : null),
     el("p", { class: "sumtext", text: s.text || "" }),
+    el("p", { class: "reason", id: "verdict-reason", text: doc.verdict_reason }),
+  ];
+  if (doc.charts && doc.charts.length) {
+    parts.push(el("h3", { text: "Charts" }), ...chartsView(doc.charts));
+  }
+  parts.push(
     el("h3", { text: "Summary" }),
     kv([
       ["Event id", el("span", { class: "mono", text: doc.id })],
       ["Received", doc.received_at],
       ["Request", `${doc.method} ${doc.path}`],
+      ["Answered", String(doc.status)],
       ["Provider", s.provider],
       ["User", s.user_id ? el("span", { class: "mono", text: s.user_id }) : null],
       ["Reference", s.reference_id],
@@ -253,22 +265,15 @@ function detail(doc, ev) {
       ["Records", s.records],
       ["Covers", span],
       ["Size", `${humanSize(doc.size)}${doc.body_size !== doc.size ? ` (${humanSize(doc.body_size)} decoded)` : ""}`],
-      ["Answered", String(doc.status)],
       ["Retry", ev.retry ? "yes: this trace id was delivered before" : null],
-      ["Replay of", doc.replay_of || ev.replay_of ? link(doc.replay_of || ev.replay_of) : null],
+      ["Replay of", replayOf ? link(replayOf) : null],
     ]),
-    el("h3", { text: "Verdict" }),
-    el("div", {}, el("span", { class: "badge v-" + doc.verdict, text: doc.verdict })),
-    el("p", { class: "reason", text: doc.verdict_reason }),
     el("h3", { text: "Forward" }),
     forwardView(doc.forward),
-  ];
-  if (doc.charts && doc.charts.length) {
-    parts.push(el("h3", { text: "Charts" }), ...chartsView(doc.charts));
-  }
-  parts.push(el("h3", { text: "Replay" }), replayView(doc));
-  parts.push(el("h3", { text: `Headers (${doc.headers.length})` }), headersView(doc.headers));
-  parts.push(el("h3", { text: "Body" }), bodyView(doc));
+    el("h3", { text: "Replay" }), replayView(doc),
+    el("h3", { text: `Headers (${doc.headers.length})` }), headersView(doc.headers),
+    el("h3", { text: "Body" }), bodyView(doc),
+  );
   return parts;
 }
 
@@ -455,16 +460,18 @@ function tree(value) {
 
 // ------------------------------------------------------------------ charts
 
-const W = 720;
+let W = 720; // chart width in pixels: the detail pane's, so text is drawn at its real size
 
 function chartsView(sets) {
+  const pane = document.getElementById("detail-pane");
+  W = Math.max(360, Math.min(1400, Math.round(pane.clientWidth - 40)));
   const out = [];
   for (const set of sets) {
     const label = sets.length > 1 ? ` (record ${set.record + 1})` : "";
-    if (set.heart_rate) out.push(chartBox("Heart rate, bpm" + label, heartRate(set.heart_rate), "chart-hr"));
-    if (set.hypnogram) out.push(chartBox("Sleep stages by duration" + label, ...hypnogram(set.hypnogram), "chart-sleep"));
-    if (set.steps) out.push(chartBox("Steps per interval" + label, bars(set.steps, "bar"), "chart-steps"));
-    if (set.calories) out.push(chartBox("Calories per interval" + label, bars(set.calories, "bar cal"), "chart-cal"));
+    if (set.hypnogram) out.push(chartBox("Sleep stages by duration" + label, ...hypnogram(set.hypnogram, set), "chart-sleep"));
+    if (set.heart_rate) out.push(chartBox("Heart rate, bpm" + label, heartRate(set.heart_rate, set), "chart-hr"));
+    if (set.steps) out.push(chartBox("Steps per interval" + label, bars(set.steps, "bar", set), "chart-steps"));
+    if (set.calories) out.push(chartBox("Calories per interval, kcal" + label, bars(set.calories, "bar cal", set), "chart-cal"));
   }
   return out;
 }
@@ -474,17 +481,29 @@ function chartBox(title, ...rest) {
   return el("div", { class: "chart " + cls }, el("div", { class: "title", text: title }), ...rest);
 }
 
+// Time labels on round minutes (every 1, 2, 5, 10, 15, 30 min or 1, 2, 3, 6, 12 h).
 function axisTime(root, t0, t1, x, y) {
-  const ticks = 6;
-  for (let i = 0; i <= ticks; i++) {
-    const t = t0 + ((t1 - t0) * i) / ticks;
-    root.append(svg("text", { x: x(t), y, "text-anchor": i === 0 ? "start" : i === ticks ? "end" : "middle", text: hhmm(t) }));
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720].map((m) => m * 60000);
+  const step = steps.find((ms) => (t1 - t0) / ms <= 8) || 1440 * 60000;
+  const zone = new Date(t0).getTimezoneOffset() * 60000;
+  for (let t = Math.ceil((t0 - zone) / step) * step + zone; t <= t1; t += step) {
+    const at = x(t);
+    const anchor = at - x(t0) < 16 ? "start" : x(t1) - at < 16 ? "end" : "middle";
+    root.append(svg("line", { class: "tick", x1: at, x2: at, y1: y - 14, y2: y - 10 }));
+    root.append(svg("text", { x: at, y, "text-anchor": anchor, text: hhmm(t) }));
   }
 }
 
-function heartRate(points) {
-  const H = 170, L = 36, R = 8, T = 8, B = 22;
-  const t0 = points[0][0], t1 = Math.max(points[points.length - 1][0], t0 + 1);
+// The time span a chart covers: the data record's own when known, so charts line up.
+function span(set, first, last) {
+  const t0 = set.start !== null && set.start <= first ? set.start : first;
+  const t1 = set.end !== null && set.end >= last ? set.end : last;
+  return [t0, Math.max(t1, t0 + 1)];
+}
+
+function heartRate(points, set) {
+  const H = 170, L = 74, R = 8, T = 8, B = 22;
+  const [t0, t1] = span(set, points[0][0], points[points.length - 1][0]);
   let lo = Infinity, hi = -Infinity;
   for (const p of points) { lo = Math.min(lo, p[1]); hi = Math.max(hi, p[1]); }
   lo = Math.floor((lo - 5) / 10) * 10; hi = Math.ceil((hi + 5) / 10) * 10;
@@ -501,10 +520,10 @@ function heartRate(points) {
   return root;
 }
 
-function hypnogram(segments) {
+function hypnogram(segments, set) {
   const lane = 20, L = 74, R = 8, T = 6, B = 22;
   const H = T + lane * LEVELS.length + B;
-  const t0 = segments[0][0], t1 = Math.max(segments[segments.length - 1][1], t0 + 1);
+  const [t0, t1] = span(set, segments[0][0], segments[segments.length - 1][1]);
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
   const laneOf = new Map(LEVELS.map(([code], i) => [code, i]));
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "sleep hypnogram" });
@@ -531,9 +550,9 @@ function hypnogram(segments) {
   return [root, legend];
 }
 
-function bars(points, cls) {
-  const H = 150, L = 44, R = 8, T = 8, B = 22;
-  const t0 = points[0][0], t1 = Math.max(points[points.length - 1][2], t0 + 1);
+function bars(points, cls, set) {
+  const H = 150, L = 74, R = 8, T = 8, B = 22;
+  const [t0, t1] = span(set, points[0][0], points[points.length - 1][2]);
   let hi = 0;
   for (const p of points) hi = Math.max(hi, p[1]);
   hi = hi || 1;
