@@ -42,6 +42,9 @@ DEFAULT_PORT = 4041
 PORT_TRIES = 20  # 4041, 4042, ... when the asked port is taken
 BACKLOG = 2000  # events a newly opened page receives before the live ones
 KEEPALIVE = 15.0  # seconds between comments on an idle stream
+# A stream writes at most once per STREAM_GAP: a lone event goes out at once, a burst in
+# a few large writes, so a page open during a flood costs the listener few wake-ups.
+STREAM_GAP = 0.1
 MAX_POST = 64 * 1024
 _STATIC = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
@@ -319,7 +322,11 @@ class Inspector:
         try:
             req.send_chunk(b"retry: 2000\n\n")
             limit = BACKLOG
+            sent_at = 0.0
             while True:
+                pause = sent_at + STREAM_GAP - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
                 batch = feed.after(seq, limit)
                 limit = 100_000
                 if batch:
@@ -328,6 +335,7 @@ class Inspector:
                         out += b"id: %d\ndata: " % number + data + b"\n\n"
                     seq = batch[-1][0]
                     req.send_chunk(bytes(out))
+                    sent_at = time.monotonic()
                     continue
                 with feed.changed:
                     if feed.closed:
