@@ -476,11 +476,16 @@ class _Handler(BaseHTTPRequestHandler):
     """Hands every request to the Inspector; writes each answer in one piece."""
 
     server: _Server
+    _body: bytes | None = None
     protocol_version = "HTTP/1.1"
     server_version = "terra-inspect"
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = 30  # an idle keep-alive connection is closed after this
+
+    def handle_one_request(self) -> None:
+        self._body = None  # a new request on a kept-alive connection
+        super().handle_one_request()
 
     def do_GET(self) -> None:
         self.server.app.handle(self, "GET")
@@ -507,12 +512,18 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: a request line holds the token."""
 
     def read_body(self) -> bytes:
+        """The request body (read once; a body over MAX_POST is not read, and the
+        connection closes after the answer)."""
+        if self._body is not None:
+            return self._body
         length = self.headers.get("Content-Length") or "0"
         size = int(length) if length.isdigit() else 0
         if size > MAX_POST:
             self.close_connection = True
-            return b"null"
-        return self.rfile.read(size) if size else b""
+            self._body = b"null"
+        else:
+            self._body = self.rfile.read(size) if size else b""
+        return self._body
 
     def _head(self, status: int, extra: list[tuple[str, str]]) -> bytes:
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}".rstrip()]

@@ -59,7 +59,10 @@ def read_stream(
         assert resp.status == 200
         assert resp.getheader("Content-Type", "").startswith("text/event-stream")
         while len(found) < count and time.monotonic() < deadline:
-            line = resp.fp.readline()
+            try:
+                line = resp.fp.readline()
+            except TimeoutError:  # nothing more within the timeout
+                break
             if not line:
                 break
             if line.startswith(b"data: "):
