@@ -17,7 +17,7 @@ import json
 import mmap
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,8 +112,8 @@ def find_in_log(root: Path, event_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _lines_backward(path: Path, limit: int) -> Iterator[tuple[int, bytes]]:
-    """Up to `limit` complete lines of a file, newest first, with their offsets."""
+def _lines_backward(path: Path) -> Generator[tuple[int, bytes], None, None]:
+    """The complete lines of a file, newest first, with their offsets (read lazily)."""
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
@@ -122,13 +122,11 @@ def _lines_backward(path: Path, limit: int) -> Iterator[tuple[int, bytes]]:
             end = size
             if mm[end - 1] != 0x0A:  # a line still being written: not complete yet
                 end = mm.rfind(b"\n") + 1
-            count = 0
-            while end > 0 and count < limit:
+            while end > 0:
                 start = mm.rfind(b"\n", 0, end - 1) + 1
                 line = mm[start : end - 1]
                 if line.strip():
                     yield start, line
-                    count += 1
                 end = start
 
 
@@ -263,11 +261,15 @@ class Feed:
         found: list[dict[str, Any]] = []
         for path in sorted(EventStore(self.store_root).files(), reverse=True):
             with contextlib.suppress(OSError, ValueError):
-                for _offset, line in _lines_backward(path, limit - len(found)):
+                lines = _lines_backward(path)
+                for _offset, line in lines:
                     with contextlib.suppress(ValueError):
                         record = json.loads(line)
                         if isinstance(record, dict) and isinstance(record.get("id"), str):
                             found.append(record)
+                    if len(found) >= limit:
+                        lines.close()
+                        break
             if len(found) >= limit:
                 break
         for record in reversed(found):

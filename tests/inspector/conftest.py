@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from terra_cli.inspector.security import TOKEN_HEADER
 from terra_cli.webhooks import samples
 from terra_cli.webhooks.outgoing import event_headers
 from tests.conftest import Home
@@ -105,6 +106,14 @@ class Page:
     def get(self, path: str, **kw: Any) -> Reply:
         sep = "&" if "?" in path else "?"
         return request(self.port, "GET", f"{path}{sep}token={self.token}", **kw)
+
+    def request_replay(self, event_id: str, to: str | None = None) -> Any:
+        """The page's Replay button: a POST with the token in its header."""
+        headers = {TOKEN_HEADER: self.token, "Content-Type": "application/json"}
+        body = json.dumps({"to": to}).encode()
+        reply = request(self.port, "POST", f"/api/events/{event_id}/replay", headers, body)
+        assert reply.status == 200, reply.body
+        return reply.json()
 
     def stop(self) -> tuple[int, str, str]:
         self.listener.proc.send_signal(signal.SIGTERM)

@@ -86,7 +86,8 @@ def test_long_series_are_thinned_to_bucket_means() -> None:
 
 
 def test_charts_of_a_body_never_raise_on_odd_shapes() -> None:
-    for doc in (None, [], {"data": "x"}, {"data": [1, None, {"heart_rate_data": 5}]}, {}):
+    odd: list[Any] = [None, [], {"data": "x"}, {"data": [1, None, {"heart_rate_data": 5}]}, {}]
+    for doc in odd:
         assert series.charts(doc) == []
     hr = {
         "heart_rate_data": {

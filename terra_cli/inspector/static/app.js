@@ -7,6 +7,7 @@ const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const ROWS_SHOWN = 500; // rows drawn at once; "Show older" draws more
 const RAW_SHOWN = 256 * 1024; // characters of a raw body drawn before "Show all"
 const TREE_PAGE = 200; // children of one tree node drawn at once
+const KEEP = 10000; // events the page holds (the server lists as many); older ones drop off
 const LEVELS = [
   // Terra's sleep levels, top lane first.
   [1, "awake"], [3, "out of bed"], [6, "REM"], [4, "light"], [2, "sleeping"], [5, "deep"], [0, "unknown"],
@@ -164,6 +165,9 @@ function flush() {
     addOption("verdict", ev.verdict);
     addOption("provider", ev.provider);
     if (matches(ev)) fresh.push(row(ev));
+  }
+  if (state.events.length > KEEP) {
+    for (const old of state.events.splice(0, state.events.length - KEEP)) state.byId.delete(old.id);
   }
   if (fresh.length) {
     fresh.reverse();
