@@ -140,6 +140,11 @@ def listen(
     if forwarder is not None:
         sink = _with_forward_hints(sink, forward_timeout)
     feed = None if no_inspect else Feed(store.root if store else None)
+    inspector: Inspector | None = None
+    if feed is not None:
+        from terra_cli.inspector.server import start_for_listen
+
+        inspector = start_for_listen(feed, inspect_port, port, secret, forward_to, tolerance)
     session = ListenSession(
         config,
         store,
@@ -150,7 +155,14 @@ def listen(
         max_events=max_events,
         observer=feed.observe if feed else None,
     )
-    session.start()
+    try:
+        session.start()
+    except BaseException:
+        if inspector is not None:
+            inspector.stop()
+        raise
+    if inspector is not None:
+        inspector.point_at(session.receiver.url)
     _install_signal_handlers(session)
 
     def should_stop() -> bool:
@@ -160,17 +172,10 @@ def listen(
         return show.stdout_closed()
 
     tunnel: TunnelSession | None = None
-    inspector: Inspector | None = None
+    inspect_url = inspector.url if inspector else None
     try:
         if forwarder is not None:
             _check_no_loop(session, forwarder)
-        if feed is not None:  # after the receiver bound, so it can never take the webhook port
-            from terra_cli.inspector.server import start_for_listen
-
-            inspector = start_for_listen(
-                feed, inspect_port, session.receiver.url, secret, forward_to, tolerance
-            )
-        inspect_url = inspector.url if inspector else None
         public_url = None
         if token is not None:
             tunnel = _open_tunnel(settings, token, session, config, json_out)

@@ -23,7 +23,7 @@ import contextlib
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
@@ -77,26 +77,22 @@ class InspectorConfig:
 def start_for_listen(
     feed: Feed,
     port: int,
-    own_url: str,
+    webhook_port: int,
     secret: str | None,
     forward_to: str | None,
     tolerance: float,
 ) -> Inspector:
-    """Start the page for a `terra listen` run. Replay sends to the listener itself, which
-    judges, logs and forwards it like any delivery, so the replay shows as a new event."""
+    """Start the page for a `terra listen` run, before the receiver (so nothing can be
+    printed before the ready record), never on the webhook's port. Call `point_at` with
+    the listener's URL once it is bound: Replay sends there, and the listener judges,
+    logs and forwards the replay like any delivery, so it shows as a new event."""
     inspector = Inspector(
         feed,
         InspectorConfig(
-            port=port,
-            mode="listen",
-            secret=secret,
-            default_target=own_url,
-            own_url=own_url,
-            forward_to=forward_to,
-            tolerance=tolerance,
+            port=port, mode="listen", secret=secret, forward_to=forward_to, tolerance=tolerance
         ),
     )
-    inspector.start()
+    inspector.start(avoid=webhook_port)
     return inspector
 
 
@@ -115,11 +111,14 @@ class _Server(ThreadingHTTPServer):
         self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
 
 
-def bind(port: int) -> _Server:
-    """Listen on 127.0.0.1:`port`, or the next free port above it (0: any free port)."""
+def bind(port: int, avoid: int = 0) -> _Server:
+    """Listen on 127.0.0.1:`port`, or the next free port above it (0: any free port);
+    never on `avoid` (the webhook port)."""
     last: OSError | None = None
     tries = 1 if port == 0 else PORT_TRIES
     for candidate in range(port, min(port + tries, 65536)):
+        if candidate and candidate == avoid:
+            continue
         try:
             return _Server(("127.0.0.1", candidate), _Handler)
         except OSError as exc:
@@ -143,9 +142,9 @@ class Inspector:
         self._thread: threading.Thread | None = None
         self._page: bytes | None = None
 
-    def start(self) -> None:
-        """Bind (exit 9 when nothing is free) and serve in a background thread."""
-        self._server = bind(self.config.port)
+    def start(self, avoid: int = 0) -> None:
+        """Bind (exit 9 when nothing is free; never port `avoid`) and serve in a thread."""
+        self._server = bind(self.config.port, avoid)
         self._server.app = self
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -154,6 +153,10 @@ class Inspector:
             daemon=True,
         )
         self._thread.start()
+
+    def point_at(self, listener_url: str) -> None:
+        """Make Replay send to this listener unless a URL is typed."""
+        self.config = replace(self.config, default_target=listener_url, own_url=listener_url)
 
     @property
     def port(self) -> int:

@@ -184,3 +184,22 @@ def test_the_banner_gives_the_url(home: Home) -> None:
     ready = json.loads(out.splitlines()[0])
     assert ready["inspect_url"] == opened.url
     assert opened.url.startswith("http://127.0.0.1:")
+
+
+def test_the_page_never_takes_the_webhook_port(home: Home) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    proc = home.popen("listen", "--no-tunnel", "--json", "--port", str(free),
+                      "--inspect-port", str(free))  # fmt: skip
+    from tests.listen.conftest import _first_line
+
+    ready = json.loads(_first_line(proc.stdout, proc, 15))
+    try:
+        assert ready["port"] == free
+        page_port = int(ready["inspect_url"].split(":")[2].split("/")[0])
+        assert page_port != free and free < page_port <= free + 20
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
