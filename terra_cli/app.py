@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "widget": "terra_cli.commands.widget",
     "listen": "terra_cli.commands.listen",
     "trigger": "terra_cli.commands.trigger",
+    "check": "terra_cli.commands.check",
     "events": "terra_cli.commands.events",
     "integrations": "terra_cli.commands.integrations",
     "users": "terra_cli.commands.users",
