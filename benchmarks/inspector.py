@@ -8,7 +8,9 @@ Printed:
      client) with the page open and streaming, against the same listener with no
      page open, in interleaved rounds of the same run;
   3. the page's JS heap (CDP Runtime.getHeapUsage after a forced GC) and DOM node
-     count empty and after --burst events have streamed in.
+     count empty and after --burst events have streamed in;
+  4. `terra listen` (inspector served, no page open) against `terra listen
+     --no-inspect`: events/s, p99 and CPU per event, interleaved rounds of one run.
 
 Needs Debian's chromium (/usr/bin/chromium) and the `playwright` package (the test
 extra); it downloads nothing. Loopback only.
@@ -40,6 +42,7 @@ from benchmarks.listener import (
     load,
     median,
     signature,
+    start_terra,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -125,6 +128,41 @@ def heap(page: Any, cdp: Any) -> tuple[float, int]:
     return used, int(nodes)
 
 
+def on_vs_off(requests: int, rounds: int, connections: int, clients: int) -> None:
+    """The listener with its inspector served against --no-inspect, same load, same run."""
+    with tempfile.TemporaryDirectory(prefix="terra-inspect-bench-") as name:
+        tmp = Path(name)
+        (tmp / "on").mkdir()
+        (tmp / "off").mkdir()
+        on = start_terra(tmp / "on", True)
+        off = start_terra(tmp / "off", False)
+        procs = {"inspector on": on, "--no-inspect": off}
+        figures: dict[str, list[Figures]] = {label: [] for label in procs}
+        cpu = dict.fromkeys(procs, 0.0)
+        try:
+            for _proc, port, _log, _lines in procs.values():
+                load("warm-up", port, 200, 2, 1)
+            for _ in range(rounds):
+                for label, (proc, port, _log, _lines) in procs.items():
+                    before = cpu_seconds(proc.pid)
+                    figures[label].append(load(label, port, requests, connections, clients))
+                    cpu[label] += cpu_seconds(proc.pid) - before
+        finally:
+            for proc, _port, _log, _lines in procs.values():
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=10)
+    for label, rounds_of in figures.items():
+        sent = sum(f.requests for f in rounds_of)
+        print(
+            f"terra listen, {label:>12}: median {median([f.rate for f in rounds_of]):6.0f} "
+            f"events/s (rounds: {', '.join(f'{f.rate:.0f}' for f in rounds_of)})  "
+            f"p50 {median([f.p50_ms for f in rounds_of]):5.2f} ms  "
+            f"p99 {median([f.p99_ms for f in rounds_of]):5.2f} ms  "
+            f"all 200: {all(f.all_200 for f in rounds_of)}  "
+            f"CPU {cpu[label] / sent * 1e6:.0f} us/event"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=200, help="deliveries timed one by one")
@@ -133,7 +171,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--burst", type=int, default=5000, help="events for the memory figure")
+    parser.add_argument(
+        "--only-on-vs-off", action="store_true", help="just figure 4, no browser needed"
+    )
     args = parser.parse_args()
+    if args.only_on_vs_off:
+        on_vs_off(args.requests, args.rounds, args.connections, args.clients)
+        return
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="terra-inspect-bench-") as name:
@@ -212,6 +256,7 @@ def main() -> None:
         f"{full_heap:.1f} MB, {full_nodes} DOM nodes after {burst.requests} more events "
         f"({listed}); the page caught up {caught_up:.1f} s after the burst began"
     )
+    on_vs_off(args.requests, args.rounds, args.connections, args.clients)
 
 
 if __name__ == "__main__":

@@ -155,14 +155,16 @@ class Feed:
     def __init__(self, store_root: Path | None) -> None:
         self.store_root = store_root
         self.seq = 0
-        self._entries: collections.deque[tuple[int, str, bytes]] = collections.deque()
+        # [seq, id, the list fields: a dict until a page asks, then their JSON bytes]
+        self._entries: collections.deque[list[Any]] = collections.deque()
+        self._watched = 0  # live streams open
         self._ids: dict[str, int] = {}
         self._kept: collections.OrderedDict[str, _Kept] = collections.OrderedDict()
         self._kept_bytes = 0
         self._pending_replays: dict[str, str] = {}  # signature header -> replayed event id
         self._traces: set[str] = set()
         self._ends: dict[Path, int] = {}  # how far each day file was read (terra inspect)
-        self.changed = threading.Condition()
+        self.changed = threading.Condition(threading.Lock())
         self.closed = False
 
     # -- adding ------------------------------------------------------------------------
@@ -184,18 +186,22 @@ class Feed:
         self.add(entry_json(event, "listen", replay_of))
 
     def add(self, doc: dict[str, Any]) -> int:
-        """Number one list entry and wake the live streams; the oldest falls off past the cap."""
+        """Number one list entry and wake the live streams; the oldest falls off past the cap.
+
+        The JSON is made when a page first asks for the entry, so a run nobody
+        watches pays only for an append.
+        """
         with self.changed:
             self.seq += 1
             doc["seq"] = self.seq
-            data = json.dumps(doc, separators=(",", ":")).encode()
-            self._entries.append((self.seq, doc["id"], data))
+            self._entries.append([self.seq, doc["id"], doc])
             self._ids[doc["id"]] = self.seq
-            while len(self._entries) > MAX_ENTRIES:
-                _seq, old, _data = self._entries.popleft()
-                if self._ids.get(old) == _seq:
+            if len(self._entries) > MAX_ENTRIES:
+                number, old, _doc = self._entries.popleft()
+                if self._ids.get(old) == number:
                     del self._ids[old]
-            self.changed.notify_all()
+            if self._watched:
+                self.changed.notify_all()
             return self.seq
 
     def keep(self, record: dict[str, Any]) -> None:
@@ -224,15 +230,23 @@ class Feed:
     # -- reading -----------------------------------------------------------------------
 
     def after(self, seq: int, limit: int) -> list[tuple[int, bytes]]:
-        """Up to the newest `limit` entries numbered above `seq`, oldest first."""
+        """Up to the newest `limit` entries numbered above `seq`, oldest first, as JSON."""
         with self.changed:
             out: list[tuple[int, bytes]] = []
-            for number, _id, data in reversed(self._entries):
-                if number <= seq or len(out) >= limit:
+            for entry in reversed(self._entries):
+                if entry[0] <= seq or len(out) >= limit:
                     break
-                out.append((number, data))
+                data = entry[2]
+                if not isinstance(data, bytes):
+                    data = entry[2] = json.dumps(data, separators=(",", ":")).encode()
+                out.append((entry[0], data))
         out.reverse()
         return out
+
+    def watch(self, delta: int) -> None:
+        """Count live streams (+1 when one opens, -1 when it ends): only then are they woken."""
+        with self.changed:
+            self._watched += delta
 
     def knows(self, event_id: str) -> bool:
         with self.changed:

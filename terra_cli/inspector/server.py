@@ -322,6 +322,7 @@ class Inspector:
         seq = int(last) if last.isdigit() else 0
         feed = self.feed
         req.start_stream()
+        feed.watch(+1)
         try:
             req.send_chunk(b"retry: 2000\n\n")
             limit = BACKLOG
@@ -350,6 +351,8 @@ class Inspector:
                     req.send_chunk(b": keepalive\n\n")
         except OSError:  # the page went away
             return
+        finally:
+            feed.watch(-1)
 
     def _replay(self, req: _Handler, event_id: str) -> None:
         from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, check_url
