@@ -46,6 +46,7 @@ KEEPALIVE = 15.0  # seconds between comments on an idle stream
 # a few large writes, so a page open during a flood costs the listener few wake-ups.
 STREAM_GAP = 0.1
 MAX_POST = 64 * 1024
+DETAILS_KEPT = 8
 _STATIC = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
@@ -141,6 +142,8 @@ class Inspector:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._page: bytes | None = None
+        self._details: dict[str, bytes] = {}  # the last few detail answers, by event id
+        self._lock = threading.Lock()
 
     def start(self, avoid: int = 0) -> None:
         """Bind (exit 9 when nothing is free; never port `avoid`) and serve in a thread."""
@@ -216,7 +219,10 @@ class Inspector:
         elif path == "/api/info":
             req.reply(200, _json(self._info()))
         elif path == "/api/stream":
-            self._stream(req, query)
+            if method == "HEAD":
+                req.reply(200, b"", "text/event-stream; charset=utf-8")
+            else:
+                self._stream(req, query)
         elif path.startswith("/api/events/") and path.endswith("/body"):
             self._body(req, path[len("/api/events/") : -len("/body")])
         elif path.startswith("/api/events/"):
@@ -249,6 +255,10 @@ class Inspector:
         return record
 
     def _detail(self, req: _Handler, event_id: str) -> None:
+        cached = self._details.get(event_id)
+        if cached is not None:  # parsing a 30 MB body again would cost the loop GIL time
+            req.reply(200, cached)
+            return
         record = self._record(req, event_id)
         if record is None:
             return
@@ -268,39 +278,41 @@ class Inspector:
             except (UnicodeDecodeError, ValueError, RecursionError):
                 body_kind = "binary" if body_kind == "none" else body_kind
         summary = summarize(body, headers)
-        req.reply(
-            200,
-            _json(
-                {
-                    "id": record.get("id"),
-                    "received_at": record.get("received_at"),
-                    "method": record.get("method"),
-                    "path": record.get("path"),
-                    "headers": headers,
-                    "verdict": record.get("verdict"),
-                    "verdict_reason": verdict_reason(record, self.config.tolerance),
-                    "status": record.get("status"),
-                    "forward": record.get("forward"),
-                    "size": record.get("size", len(body)),
-                    "body_size": len(decoded) if decoded is not None else len(body),
-                    "body_kind": body_kind,
-                    "stored_encoding": "base64" if "body_b64" in record else "text",
-                    "replay_of": record.get("replay_of"),
-                    "summary": {
-                        "type": summary.type,
-                        "kind": summary.kind,
-                        "text": summary.text,
-                        "user_id": summary.user_id,
-                        "provider": summary.provider,
-                        "reference_id": summary.reference_id,
-                        "records": summary.records,
-                        "start": summary.start,
-                        "end": summary.end,
-                    },
-                    "charts": found,
-                }
-            ),
+        answer = _json(
+            {
+                "id": record.get("id"),
+                "received_at": record.get("received_at"),
+                "method": record.get("method"),
+                "path": record.get("path"),
+                "headers": headers,
+                "verdict": record.get("verdict"),
+                "verdict_reason": verdict_reason(record, self.config.tolerance),
+                "status": record.get("status"),
+                "forward": record.get("forward"),
+                "size": record.get("size", len(body)),
+                "body_size": len(decoded) if decoded is not None else len(body),
+                "body_kind": body_kind,
+                "stored_encoding": "base64" if "body_b64" in record else "text",
+                "replay_of": record.get("replay_of"),
+                "summary": {
+                    "type": summary.type,
+                    "kind": summary.kind,
+                    "text": summary.text,
+                    "user_id": summary.user_id,
+                    "provider": summary.provider,
+                    "reference_id": summary.reference_id,
+                    "records": summary.records,
+                    "start": summary.start,
+                    "end": summary.end,
+                },
+                "charts": found,
+            }
         )
+        with self._lock:
+            self._details[event_id] = answer
+            while len(self._details) > DETAILS_KEPT:
+                self._details.pop(next(iter(self._details)))
+        req.reply(200, answer)
 
     def _body(self, req: _Handler, event_id: str) -> None:
         record = self._record(req, event_id)
