@@ -36,7 +36,7 @@ def inspect(
             "--to",
             metavar="URL",
             help="Where Replay sends unless a URL is typed in the page "
-            "[default: the local listener's URL].",
+            "(default: terra listen on port 8080).",
             show_default=False,
         ),
     ] = None,
