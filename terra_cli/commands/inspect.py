@@ -42,14 +42,14 @@ def inspect(
     ] = None,
 ) -> None:
     """Open the inspector page over the saved events (Ctrl-C stops it); the URL on stdout."""
-    from terra_cli.inspector.feed import Feed
+    from terra_cli.inspector.feed import MAX_ENTRIES, Feed
     from terra_cli.inspector.server import Inspector, InspectorConfig
     from terra_cli.webhooks.store import EventStore
     from terra_cli.webhooks.trigger import DEFAULT_TARGET
 
     settings = load_settings(ctx)
     store = EventStore.default()
-    feed = Feed(store.root)
+    feed = Feed(store.root, max_entries=MAX_ENTRIES)
     feed.load_log()
     inspector = Inspector(
         feed,

@@ -1,11 +1,12 @@
 """What the inspector page lists, and where each event's full record is found.
 
-A `Feed` holds the newest MAX_ENTRIES events as ready-made JSON for the list
-(a few hundred bytes each), numbered in arrival order so the live stream can
-resume where a page left off. Full records (headers, body) are not kept in
-memory when there is an event log: they are found there by id when the page
-asks for one (`find_in_log`: a backward byte search, fast on a large log).
-Without a log (`listen --no-save`) and for replays sent elsewhere, records
+A `Feed` holds the newest events for the list (LIVE_ENTRIES for a listen run,
+MAX_ENTRIES over the saved log), each as a compact tuple of its list fields
+(a few hundred bytes), numbered in arrival order so the live stream can resume
+where a page left off; the JSON is made when a page first asks for an entry.
+Full records (headers, body) are not kept in memory when there is an event
+log: they are found there by id when the page asks for one (`find_in_log`:
+a backward byte search, fast on a large log). Without a log (`listen --no-save`) and for replays sent elsewhere, records
 are kept in memory up to MEMORY_BYTES, oldest dropped first.
 """
 
@@ -26,7 +27,10 @@ from terra_cli.webhooks.events import Delivery, Event, ForwardInfo, build_event
 from terra_cli.webhooks.replay import recorded_headers
 from terra_cli.webhooks.store import EventStore, record_body, record_from
 
-MAX_ENTRIES = 10_000
+MAX_ENTRIES = 10_000  # listed by `terra inspect` over the saved log
+# Listed by a listen run for a page opened later (a page already open keeps what it
+# was sent): a fixed ~1.5 MB however long the run, all older events are in the log.
+LIVE_ENTRIES = 2_000
 MEMORY_BYTES = 64 * 1024 * 1024
 
 
@@ -152,11 +156,13 @@ class _Kept:
 class Feed:
     """The events the page can list, and a condition the live streams wait on."""
 
-    def __init__(self, store_root: Path | None) -> None:
+    def __init__(self, store_root: Path | None, max_entries: int = LIVE_ENTRIES) -> None:
         self.store_root = store_root
+        self.max_entries = max_entries
         self.seq = 0
-        # [seq, id, the list fields: a dict until a page asks, then their JSON bytes]
+        # [seq, id, the list fields' values until a page asks, then their JSON bytes]
         self._entries: collections.deque[list[Any]] = collections.deque()
+        self._keys: tuple[str, ...] = ()  # the list fields' names, in order
         self._watched = 0  # live streams open
         self._ids: dict[str, int] = {}
         self._kept: collections.OrderedDict[str, _Kept] = collections.OrderedDict()
@@ -194,10 +200,13 @@ class Feed:
         with self.changed:
             self.seq += 1
             doc["seq"] = self.seq
-            self._entries.append([self.seq, doc["id"], doc])
+            keys = tuple(doc)
+            if keys != self._keys:  # the same for every entry: kept once, not per entry
+                self._keys = keys
+            self._entries.append([self.seq, doc["id"], tuple(doc.values()), self._keys])
             self._ids[doc["id"]] = self.seq
-            if len(self._entries) > MAX_ENTRIES:
-                number, old, _doc = self._entries.popleft()
+            if len(self._entries) > self.max_entries:
+                number, old, _values, _keys = self._entries.popleft()
                 if self._ids.get(old) == number:
                     del self._ids[old]
             if self._watched:
@@ -238,7 +247,8 @@ class Feed:
                     break
                 data = entry[2]
                 if not isinstance(data, bytes):
-                    data = entry[2] = json.dumps(data, separators=(",", ":")).encode()
+                    doc = dict(zip(entry[3], data, strict=True))
+                    data = entry[2] = json.dumps(doc, separators=(",", ":")).encode()
                 out.append((entry[0], data))
         out.reverse()
         return out
@@ -264,11 +274,12 @@ class Feed:
 
     # -- the saved log (terra inspect) ---------------------------------------------------
 
-    def load_log(self, limit: int = MAX_ENTRIES) -> None:
+    def load_log(self, limit: int | None = None) -> None:
         """List the newest `limit` logged events, oldest first, retries marked; then
         remember where each day file ends, for `follow`."""
         if self.store_root is None:
             return
+        limit = self.max_entries if limit is None else limit
         for path in EventStore(self.store_root).files():
             with contextlib.suppress(OSError):
                 self._ends[path] = _complete_size(path)

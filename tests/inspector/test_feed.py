@@ -50,8 +50,8 @@ def test_load_log_lists_the_newest_oldest_first_with_retries(tmp_path: Path) -> 
         store.append(_record(i, json.dumps({"type": "healthcheck", "status": "success"})))
     store.close()
     (tmp_path / "2026-11-20.jsonl").open("a").write('not json\n{"partial": ')
-    feed = Feed(tmp_path)
-    feed.load_log(limit=10)
+    feed = Feed(tmp_path, max_entries=10)
+    feed.load_log()
     listed = [json.loads(data) for _seq, data in feed.after(0, 100)]
     assert len(listed) == 10
     assert [e["seq"] for e in listed] == list(range(1, 11))
@@ -74,9 +74,8 @@ def test_kept_records_stay_within_the_memory_cap(monkeypatch: Any) -> None:
     assert feed.knows("evt_0000000000000000")  # still listed
 
 
-def test_the_list_keeps_at_most_max_entries(monkeypatch: Any) -> None:
-    monkeypatch.setattr(feed_module, "MAX_ENTRIES", 5)
-    feed = Feed(None)
+def test_the_list_keeps_at_most_max_entries() -> None:
+    feed = Feed(None, max_entries=5)
     for i in range(8):
         feed.add_record(_record(i, "{}"), "log")
     assert [seq for seq, _ in feed.after(0, 100)] == [4, 5, 6, 7, 8]
