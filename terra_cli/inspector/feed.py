@@ -6,8 +6,9 @@ MAX_ENTRIES over the saved log), each as a compact tuple of its list fields
 where a page left off; the JSON is made when a page first asks for an entry.
 Full records (headers, body) are not kept in memory when there is an event
 log: they are found there by id when the page asks for one (`find_in_log`:
-a backward byte search, fast on a large log). Without a log (`listen --no-save`) and for replays sent elsewhere, records
-are kept in memory up to MEMORY_BYTES, oldest dropped first.
+a backward byte search, fast on a large log). Without a log (`listen
+--no-save`) and for replays sent elsewhere, records are kept in memory up to
+MEMORY_BYTES, oldest dropped first.
 """
 
 from __future__ import annotations
