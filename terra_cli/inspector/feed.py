@@ -35,18 +35,61 @@ LIVE_ENTRIES = 2_000
 MEMORY_BYTES = 64 * 1024 * 1024
 
 
-def entry_json(event: Event, source: str, replay_of: str | None = None) -> dict[str, Any]:
-    """The list fields of one event: the NDJSON event record plus what the page filters on."""
-    doc = event.to_json()
-    doc.pop("kind", None)
-    doc.update(
-        kind=event.kind,
-        start=event.start,
-        end=event.end,
-        source=source,
-        replay_of=replay_of,
+# The list fields of an event: the NDJSON event record's, plus what the page filters and
+# marks on. Entries are kept as tuples in this order; `seq` is added when sent.
+LIST_FIELDS = (
+    "id",
+    "received_at",
+    "method",
+    "path",
+    "type",
+    "user_id",
+    "provider",
+    "reference_id",
+    "terra_reference",
+    "trace_id",
+    "size",
+    "records",
+    "verdict",
+    "status",
+    "forward",
+    "retry",
+    "summary",
+    "kind",
+    "start",
+    "end",
+    "source",
+    "replay_of",
+)
+
+
+def list_entry(event: Event, source: str, replay_of: str | None = None) -> tuple[Any, ...]:
+    """One event's list fields, in LIST_FIELDS order."""
+    forward = event.forward
+    return (
+        event.id,
+        event.received_at,
+        event.method,
+        event.path,
+        event.type,
+        event.user_id,
+        event.provider,
+        event.reference_id,
+        event.terra_reference,
+        event.trace_id,
+        event.size,
+        event.records,
+        event.verdict,
+        event.status,
+        forward.to_json() if forward is not None else None,
+        event.retry,
+        event.summary,
+        event.kind,
+        event.start,
+        event.end,
+        source,
+        replay_of,
     )
-    return doc
 
 
 def delivery_from_record(record: dict[str, Any], retry: bool = False) -> Delivery:
@@ -161,9 +204,8 @@ class Feed:
         self.store_root = store_root
         self.max_entries = max_entries
         self.seq = 0
-        # [seq, id, the list fields' values until a page asks, then their JSON bytes]
+        # [seq, id, the LIST_FIELDS values until a page asks, then their JSON bytes]
         self._entries: collections.deque[list[Any]] = collections.deque()
-        self._keys: tuple[str, ...] = ()  # the list fields' names, in order
         self._watched = 0  # live streams open
         self._ids: dict[str, int] = {}
         self._kept: collections.OrderedDict[str, _Kept] = collections.OrderedDict()
@@ -190,24 +232,19 @@ class Feed:
                     break
         if self.store_root is None:
             self.keep(record_from(delivery))
-        self.add(entry_json(event, "listen", replay_of))
+        self.add(list_entry(event, "listen", replay_of))
 
-    def add(self, doc: dict[str, Any]) -> int:
-        """Number one list entry and wake the live streams; the oldest falls off past the cap.
-
-        The JSON is made when a page first asks for the entry, so a run nobody
-        watches pays only for an append.
-        """
+    def add(self, entry: tuple[Any, ...]) -> int:
+        """Number one list entry (LIST_FIELDS values) and wake the live streams; the oldest
+        falls off past the cap. The JSON is made when a page first asks for the entry, so a
+        run nobody watches pays only for an append."""
+        event_id = entry[0]
         with self.changed:
             self.seq += 1
-            doc["seq"] = self.seq
-            keys = tuple(doc)
-            if keys != self._keys:  # the same for every entry: kept once, not per entry
-                self._keys = keys
-            self._entries.append([self.seq, doc["id"], tuple(doc.values()), self._keys])
-            self._ids[doc["id"]] = self.seq
+            self._entries.append([self.seq, event_id, entry])
+            self._ids[event_id] = self.seq
             if len(self._entries) > self.max_entries:
-                number, old, _values, _keys = self._entries.popleft()
+                number, old, _entry = self._entries.popleft()
                 if self._ids.get(old) == number:
                     del self._ids[old]
             if self._watched:
@@ -248,7 +285,8 @@ class Feed:
                     break
                 data = entry[2]
                 if not isinstance(data, bytes):
-                    doc = dict(zip(entry[3], data, strict=True))
+                    doc = dict(zip(LIST_FIELDS, data, strict=True))
+                    doc["seq"] = entry[0]
                     data = entry[2] = json.dumps(doc, separators=(",", ":")).encode()
                 out.append((entry[0], data))
         out.reverse()
@@ -346,4 +384,4 @@ class Feed:
         if trace is not None:
             self._traces.add(trace)
         event = build_event(delivery_from_record(record, retry))
-        return self.add(entry_json(event, source, replay_of))
+        return self.add(list_entry(event, source, replay_of))
