@@ -232,3 +232,24 @@ def test_a_30_mb_body_stays_usable(tab: Watched, page: Page) -> None:
     assert time.monotonic() - started >= 0  # the page still answers clicks
     assert len(tab.page.inner_text("#raw")) <= 300_000
     tab.check_clean()
+
+
+def test_terra_inspect_shows_the_saved_log(tab: Watched, home: Home) -> None:
+    from tests.inspector.test_inspect_cli import fill_log, inspect
+
+    home.env["TERRA_SIGNING_SECRET"] = "whsec_inspect_0123456789abcdef"
+    fill_log(home)
+    running = inspect(home)
+    try:
+        tab.page.goto(running.url)
+        tab.page.wait_for_selector("#conn.live")
+        tab.page.wait_for_function("() => document.querySelectorAll('#rows tr').length === 3")
+        assert tab.page.inner_text("#mode") == "the saved event log"
+        tab.page.click("#rows tr:has-text('sleep')")
+        tab.page.wait_for_selector(".chart-sleep rect.seg")
+        assert "matches the body" in tab.page.inner_text("#verdict-reason")
+        placeholder = tab.page.get_attribute("#replay-to", "placeholder") or ""
+        assert "127.0.0.1:8080" in placeholder  # as `terra events replay` defaults
+    finally:
+        running.stop()
+    tab.check_clean()
