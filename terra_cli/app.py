@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "data": "terra_cli.commands.data",
     "auth": "terra_cli.commands.auth",
     "doctor": "terra_cli.commands.doctor",
+    "inspect": "terra_cli.commands.inspect",
     "mock": "terra_cli.commands.mock",
 }
 

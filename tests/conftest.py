@@ -37,6 +37,7 @@ _CLEARED = (
     "NO_COLOR",
     "PYNGROK_NGROK_PATH",
     "NGROK_API_KEY",
+    "TERRA_INSPECT_PORT",
 )
 
 
@@ -173,6 +174,9 @@ def home(tmp_path: Path) -> Iterator[Home]:
         TERRA_DATA_DIR=str(data_dir),
         PYTHONUNBUFFERED="1",
         COLUMNS="100",
+        # The inspector page of every `terra listen` in the suite takes any free port,
+        # never 4041, which a developer's own listener may be using.
+        TERRA_INSPECT_PORT="0",
     )
     yield Home(root, config_dir, data_dir, env)
 

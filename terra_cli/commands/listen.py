@@ -12,6 +12,7 @@ import typer
 from terra_cli import render
 from terra_cli.commands import load_settings
 from terra_cli.errors import ExitCode, InputError
+from terra_cli.inspector.feed import Feed
 from terra_cli.lifecycle import ParentWatch, hangup_ignored
 from terra_cli.render import listen as show
 from terra_cli.settings import Settings
@@ -29,6 +30,7 @@ from terra_cli.webhooks.signature import Verdict
 from terra_cli.webhooks.store import EventStore
 
 if TYPE_CHECKING:
+    from terra_cli.inspector.server import Inspector
     from terra_cli.tunnel import Authtoken, TunnelSession
 
 
@@ -113,6 +115,20 @@ def listen(
         float | None,
         typer.Option(help="Stop this many seconds after ready.", min=0.001, show_default=False),
     ] = None,
+    inspect_port: Annotated[
+        int,
+        typer.Option(
+            "--inspect-port",
+            envvar="TERRA_INSPECT_PORT",
+            help="Port of the inspector page on 127.0.0.1 (the next free one when taken; "
+            "0 picks any).",
+            min=0,
+            max=65535,
+        ),
+    ] = 4041,
+    no_inspect: Annotated[
+        bool, typer.Option("--no-inspect", help="Serve no inspector page.")
+    ] = False,
 ) -> None:
     """Receive Terra webhooks: a local URL (and a public one), each event shown live."""
     parent = ParentWatch()
@@ -141,6 +157,13 @@ def listen(
     sink = show.events_json if json_out else _line_sink(full)
     if forwarder is not None:
         sink = _with_forward_hints(sink, forward_timeout)
+    feed = None if no_inspect else Feed(store.root if store else None)
+    inspector: Inspector | None = None
+    if feed is not None:
+        from terra_cli.inspector.server import start_for_listen
+
+        routed = ", ".join(forward_to) if forward_to else None  # as typed, shown in the page
+        inspector = start_for_listen(feed, inspect_port, port, secret, routed, tolerance)
     session = ListenSession(
         config,
         store,
@@ -150,8 +173,16 @@ def listen(
         types=types,
         max_events=max_events,
         exclude=excluded,
+        observer=feed.observe if feed else None,
     )
-    session.start()
+    try:
+        session.start()
+    except BaseException:
+        if inspector is not None:
+            inspector.stop()
+        raise
+    if inspector is not None:
+        inspector.point_at(session.receiver.url)
     _install_signal_handlers(session)
 
     def should_stop() -> bool:
@@ -161,6 +192,7 @@ def listen(
         return show.stdout_closed()
 
     tunnel: TunnelSession | None = None
+    inspect_url = inspector.url if inspector else None
     try:
         if forwarder is not None:
             _check_no_loop(session, forwarder)
@@ -171,7 +203,7 @@ def listen(
         url = session.receiver.url
         log_dir = str(store.root) if store else None
         if token is None or tunnel is not None:  # not when Ctrl-C came during the tunnel start
-            show.banner(url, public_url, bool(secret), strict, log_dir)
+            show.banner(url, public_url, bool(secret), strict, log_dir, inspect_url=inspect_url)
             if forwarder is not None and len(routes) == 1 and not routes[0].types:
                 render.info(
                     f"Forwarding each event to {forwarder.url} (timeout {forward_timeout:g} s)"
@@ -185,10 +217,14 @@ def listen(
                 if all(r.types for r in routes):
                     render.info("  other types: not forwarded (answered 200, logged)")
             if json_out:
-                show.ready_json(url, public_url, host, session.receiver.port, config.path)
+                show.ready_json(
+                    url, public_url, host, session.receiver.port, config.path, inspect_url
+                )
         outcome = session.run(timeout=timeout, should_stop=should_stop)
     finally:
         session.close(grace=0.5)
+        if inspector is not None:
+            inspector.stop()
         if tunnel is not None:
             tunnel.close()
         if store is not None:

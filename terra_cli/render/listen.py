@@ -238,8 +238,15 @@ def events_json(events: list[Event]) -> None:
     sys.stdout.flush()
 
 
-def ready_json(url: str, public_url: str | None, host: str, port: int, path: str) -> None:
-    """The first NDJSON record: where to send events."""
+def ready_json(
+    url: str,
+    public_url: str | None,
+    host: str,
+    port: int,
+    path: str,
+    inspect_url: str | None = None,
+) -> None:
+    """The first NDJSON record: where to send events, and where the inspector page is."""
     result_ndjson(
         {
             "kind": "ready",
@@ -248,6 +255,7 @@ def ready_json(url: str, public_url: str | None, host: str, port: int, path: str
             "host": host,
             "port": port,
             "path": path,
+            "inspect_url": inspect_url,
         }
     )
 
@@ -259,6 +267,7 @@ def banner(
     strict: bool,
     log_dir: str | None,
     forward_to: str | None = None,
+    inspect_url: str | None = None,
 ) -> None:
     """Where to send webhooks and how this run judges them (stderr)."""
     color = color_enabled(sys.stderr)
@@ -284,6 +293,8 @@ def banner(
     if forward_to:
         info(f"  Forward to:  {forward_to}")
     info(f"  Event log:   {log_dir if log_dir else 'off (--no-save)'}")
+    if inspect_url:
+        info(f"  Inspector:   {inspect_url}")
     info("  Stop:        Ctrl-C")
 
 

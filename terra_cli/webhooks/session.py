@@ -64,6 +64,7 @@ class ListenSession:
         types: frozenset[str] | None = None,
         max_events: int | None = None,
         exclude: frozenset[str] | None = None,
+        observer: Callable[[Delivery, Event], None] | None = None,
     ) -> None:
         self._queue: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
         self._pending = 0  # deliveries queued for the screen, and their body bytes
@@ -75,6 +76,9 @@ class ListenSession:
         self.types = types
         self.exclude = exclude or frozenset()  # `--exclude`: hidden from the screen, still logged
         self.max_events = max_events
+        # Sees every summarised event, shown or filtered out (the inspector's feed);
+        # called on the display thread, so it never delays an answer.
+        self.observer = observer
         self.outcome = Outcome()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -171,6 +175,8 @@ class ListenSession:
                 event = self.chunks.observe(build_event(delivery, keep_body=self.keep_body))
                 if self._store is not None:  # the index writer reuses this summary
                     self._store.note_facts(event.id, event.type, event.user_id, event.provider)
+                if self.observer is not None:
+                    self.observer(delivery, event)
                 if (self.types is None or event.type in self.types) and (
                     event.type not in self.exclude
                 ):

@@ -51,7 +51,9 @@ def test_json_max_events_records_log_and_exit_0(home: Home) -> None:
         "host": "127.0.0.1",
         "port": port,
         "path": "/consumeTerraWebhook",
+        "inspect_url": listener.ready["inspect_url"],  # the inspector page (tests/inspector)
     }
+    assert listener.ready["inspect_url"].startswith("http://127.0.0.1:")
     bodies = [dumps(EVENTS["activity"]), dumps(EVENTS["auth"]), dumps(EVENTS["healthcheck"])]
     extra = [
         {"terra-reference": "tref-1", "x-terra-trace-id": "tr-1"},
