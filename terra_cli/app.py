@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "data": "terra_cli.commands.data",
     "auth": "terra_cli.commands.auth",
     "doctor": "terra_cli.commands.doctor",
+    "login": "terra_cli.commands.login",
+    "logout": "terra_cli.commands.login",
 }
 
 
