@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from terra_cli.api import ClientOptions, RetryNotice, TerraClient, _json_or_none
 from terra_cli.errors import AuthError, InputError, RemoteError, TerraError
+from terra_cli.settings import mask
 
 if TYPE_CHECKING:
     import httpx
@@ -370,7 +371,7 @@ class AdminClient:
         body = self._call(
             "GET",
             f"/environments/{_seg(dev_id)}",
-            f"reading environment {dev_id}",
+            f"reading environment {mask(dev_id)}",
             scope="account:read",
         )
         return body if isinstance(body, dict) else {}
@@ -401,7 +402,7 @@ class AdminClient:
         """Every destination of an environment (destinations:read)."""
         items = self._pages(
             self._destinations_path(dev_id),
-            f"listing the destinations of {dev_id}",
+            f"listing the destinations of {mask(dev_id)}",
             "destinations:read",
         )
         return [Destination.from_json(item) for item in items]
@@ -420,7 +421,7 @@ class AdminClient:
         answer = self._call(
             "POST",
             self._destinations_path(dev_id),
-            f"creating a destination in {dev_id}",
+            f"creating a destination in {mask(dev_id)}",
             scope="destinations:write",
             json_body=body,
             idempotency_key=idempotency_key,
@@ -432,7 +433,7 @@ class AdminClient:
         answer = self._call(
             "DELETE",
             f"{self._destinations_path(dev_id)}/{_seg(destination_id)}",
-            f"deleting destination {destination_id} in {dev_id}",
+            f"deleting destination {destination_id} in {mask(dev_id)}",
             scope="destinations:write",
             ok_missing=True,
         )
@@ -459,7 +460,7 @@ class AdminClient:
         body = self._call(
             "GET",
             f"/environments/{_seg(dev_id)}/webhook-events",
-            f"listing deliveries of {dev_id}",
+            f"listing deliveries of {mask(dev_id)}",
             scope="events:read",
             params=params or None,
         )

@@ -23,7 +23,7 @@ from typing import Any
 
 from terra_cli.admin_api import AdminClient, DeviceStart, TokenGrant
 from terra_cli.errors import AuthError, InputError, TerraError
-from terra_cli.settings import KEYS, Settings
+from terra_cli.settings import KEYS, Settings, mask
 
 #: What `terra login` asks for: enough for `listen --register` and `events pull`.
 DEFAULT_SCOPES = (
@@ -175,10 +175,13 @@ def status(client: AdminClient, token_source: str) -> Status:
                     names[env["dev_id"]] = str(env.get("name") or env["dev_id"])
         except TerraError:
             names = {}
+    # dev-ids are secrets here as everywhere in terra: shown masked, like `config show`.
     if isinstance(dev_ids, list):
-        environments = [{"dev_id": d, "name": names.get(d)} for d in dev_ids if isinstance(d, str)]
+        environments = [
+            {"dev_id": mask(d), "name": names.get(d)} for d in dev_ids if isinstance(d, str)
+        ]
     else:
-        environments = [{"dev_id": d, "name": n} for d, n in names.items()]
+        environments = [{"dev_id": mask(d), "name": n} for d, n in names.items()]
     return Status(
         token_source=token_source,
         token_id=_str(me.get("token_id")),

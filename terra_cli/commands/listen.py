@@ -30,6 +30,7 @@ from terra_cli.webhooks.store import EventStore
 
 if TYPE_CHECKING:
     from terra_cli.tunnel import Authtoken, TunnelSession
+    from terra_cli.webhooks.registration import Registration
 
 
 def register(app: typer.Typer) -> None:
@@ -102,10 +103,57 @@ def listen(
         float | None,
         typer.Option(help="Stop this many seconds after ready.", min=0.001, show_default=False),
     ] = None,
+    register: Annotated[
+        bool,
+        typer.Option(
+            "--register",
+            help="Make Terra deliver to the public URL: reuse or create a webhook destination "
+            "in the environment (deleted again on stop) and check signatures with its secret.",
+        ),
+    ] = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            metavar="DEV_ID",
+            help="With --register: the Terra environment (default: the profile's dev-id).",
+            show_default=False,
+        ),
+    ] = None,
+    keep_destination: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-destination/--no-keep-destination",
+            help="With --register: leave the destination in Terra on stop "
+            "(default: only for a reserved domain).",
+            show_default=False,
+        ),
+    ] = None,
+    cleanup: Annotated[
+        bool,
+        typer.Option(
+            "--cleanup",
+            help="Delete the destinations an earlier --register run left behind, then exit.",
+        ),
+    ] = False,
 ) -> None:
     """Receive Terra webhooks: a local URL (and a public one), each event shown live."""
     parent = ParentWatch()
     settings = load_settings(ctx, ngrok_domain=domain, ngrok_region=region)
+    if cleanup:
+        from terra_cli.commands import listen_register
+
+        listen_register.cleanup(settings)
+        return
+    registration: Registration | None = None
+    env_name: str | None = None
+    session_ref: list[ListenSession] = []
+    if register:
+        from terra_cli.commands import listen_register
+
+        registration, env_name = listen_register.prepare(
+            settings, env, keep_destination, no_tunnel, session_ref
+        )
     token = None if no_tunnel else _require_authtoken(settings)
     types = _parse_types(events)
     secret = settings.get("signing-secret")
@@ -126,6 +174,7 @@ def listen(
     session = ListenSession(
         config, store, sink, forwarder, keep_body=full, types=types, max_events=max_events
     )
+    session_ref.append(session)
     session.start()
     _install_signal_handlers(session)
 
@@ -141,12 +190,31 @@ def listen(
             _check_no_loop(session, forwarder)
         public_url = None
         if token is not None:
-            tunnel = _open_tunnel(settings, token, session, config, json_out)
+            on_online = None
+            if registration is not None:
+                reg = registration
+
+                def on_online(url: str) -> None:
+                    reg.move_in_background(url.rstrip("/") + config.path)
+
+            tunnel = _open_tunnel(settings, token, session, config, json_out, on_online)
             public_url = tunnel.public_url.rstrip("/") + config.path if tunnel else None
+            if registration is not None and public_url is not None:
+                from terra_cli.commands import listen_register
+
+                name = env_name or registration.label
+                secret = listen_register.attach(registration, public_url, name, settings)
         url = session.receiver.url
         log_dir = str(store.root) if store else None
         if token is None or tunnel is not None:  # not when Ctrl-C came during the tunnel start
-            show.banner(url, public_url, bool(secret), strict, log_dir)
+            show.banner(
+                url,
+                public_url,
+                bool(secret),
+                strict,
+                log_dir,
+                registered=env_name if registration is not None else None,
+            )
             if forwarder is not None:
                 render.info(
                     f"Forwarding each event to {forwarder.url} (timeout {forward_timeout:g} s)"
@@ -156,6 +224,8 @@ def listen(
         outcome = session.run(timeout=timeout, should_stop=should_stop)
     finally:
         session.close(grace=0.5)
+        if registration is not None:
+            registration.close()
         if tunnel is not None:
             tunnel.close()
         if store is not None:
@@ -229,6 +299,7 @@ def _open_tunnel(
     session: ListenSession,
     config: ReceiverConfig,
     json_out: bool,
+    on_online: Callable[[str], None] | None = None,
 ) -> TunnelSession | None:
     """Open the public tunnel to the receiver: the one call into terra_cli.tunnel.open_tunnel.
 
@@ -237,7 +308,7 @@ def _open_tunnel(
     None when Ctrl-C/SIGTERM arrived during the start.
     """
     from terra_cli.render.tunnel import TunnelView
-    from terra_cli.tunnel import Failed, StartCanceled, TunnelStatus, open_tunnel
+    from terra_cli.tunnel import Failed, Online, StartCanceled, TunnelStatus, open_tunnel
 
     view = TunnelView(config.path, json_mode=json_out)
 
@@ -245,6 +316,8 @@ def _open_tunnel(
         view(status)
         if isinstance(status, Failed):
             session.request_stop("tunnel-failed")
+        if on_online is not None and isinstance(status, Online) and status.changed:
+            on_online(status.public_url)  # --register: the destination follows the URL
 
     with view.starting():
         try:

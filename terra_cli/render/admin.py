@@ -53,7 +53,7 @@ def leftover(record: dict[str, Any]) -> None:
     """A destination a crashed `listen --register` left behind (stderr)."""
     warn(
         f"Leftover destination {record.get('destination_id') or '(being created)'} "
-        f"({record.get('url')}) in environment {record.get('dev_id')}: a 'terra listen "
+        f"({record.get('url')}) in environment {record.get('environment')}: a 'terra listen "
         "--register' run stopped without deleting it. Run 'terra listen --cleanup' to delete it."
     )
 

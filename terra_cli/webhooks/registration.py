@@ -29,7 +29,7 @@ from typing import Any
 
 from terra_cli.admin_api import AdminClient, Destination, scope_hint
 from terra_cli.errors import AuthError, TerraError
-from terra_cli.settings import atomic_write, data_dir
+from terra_cli.settings import atomic_write, data_dir, mask
 
 NEEDED_SCOPES = ("destinations:read", "destinations:write")
 
@@ -52,6 +52,7 @@ class Record:
     destination_id: str | None = None
     signing_secret: str | None = None
     created_at: str = ""
+    environment: str = ""  # the environment's name (or its masked dev-id), for messages
 
     @property
     def path(self) -> Path:
@@ -72,12 +73,18 @@ class Record:
     def describe(self) -> dict[str, Any]:
         """The record without its secret, for messages and `--json`."""
         return {
-            "dev_id": self.dev_id,
+            "dev_id": mask(self.dev_id),
             "destination_id": self.destination_id,
             "url": self.url,
             "state": self.state,
             "created_at": self.created_at,
+            "environment": self.label,
         }
+
+    @property
+    def label(self) -> str:
+        """How messages name the environment: its name, else the masked dev-id."""
+        return self.environment or mask(self.dev_id)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -138,7 +145,7 @@ def cleanup(client: AdminClient, notify: Callable[[str], None]) -> list[Record]:
         done.append(record)
         notify(
             f"Deleted destination {destination_id} ({record.url}) in environment "
-            f"{record.dev_id}" + ("" if gone else "; Terra no longer had it") + "."
+            f"{record.label}" + ("" if gone else "; Terra no longer had it") + "."
         )
     return done
 
@@ -170,6 +177,7 @@ class Registration:
     ) -> None:
         self.client = client
         self.dev_id = dev_id
+        self.label = mask(dev_id)
         self.keep = reserved if keep is None else keep
         self.reserved = reserved
         self._set_secret = set_secret
@@ -196,12 +204,12 @@ class Registration:
                         hint=scope_hint(scope),
                     )
         self.client.destinations(self.dev_id)  # exit 3 when Terra knows no such environment
-        name = self.dev_id
         if isinstance(scopes, list) and "account:read" in scopes:
             with contextlib.suppress(TerraError):
                 found = self.client.environment(self.dev_id).get("name")
-                name = found if isinstance(found, str) and found else name
-        return name
+                if isinstance(found, str) and found:
+                    self.label = found
+        return self.label
 
     def attach(self, url: str, *, moving: bool = False) -> Attached:
         """Make Terra deliver to `url`: reuse a destination with exactly that URL, else create."""
@@ -247,9 +255,8 @@ class Registration:
         if others and not moving:
             urls = ", ".join(d.url for d in others[:3]) + (" ..." if len(others) > 3 else "")
             self._warn(
-                f"{len(others)} other destination{'s' if len(others) != 1 else ''} in this "
-                f"environment also receive{'s' if len(others) == 1 else ''} every event "
-                f"Terra sends here: {urls}"
+                f"Terra also sends every event to {len(others)} other destination"
+                f"{'s' if len(others) != 1 else ''} in this environment: {urls}"
             )
         return attached
 
@@ -261,6 +268,7 @@ class Registration:
             url=url,
             idempotency_key=str(uuid.uuid4()),
             pid=os.getpid(),
+            environment=self.label,
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         )
         record.save()  # before the create: a crash now still leaves a trace to clean
@@ -341,6 +349,12 @@ class Registration:
             mover.join(timeout=30)
         with self._lock:
             record = self._record
+        try:
+            self._finish(record)
+        finally:
+            self.client.close()
+
+    def _finish(self, record: Record | None) -> None:
         if record is None or record.destination_id is None:
             return
         if self.keep:
@@ -349,11 +363,11 @@ class Registration:
             record.save()
             self._notify(
                 f"Kept destination {record.destination_id} ({record.url}) in environment "
-                f"{record.dev_id}."
+                f"{record.label}."
             )
             return
         if self._delete(record):
             self._notify(
                 f"Deleted destination {record.destination_id} ({record.url}) from environment "
-                f"{record.dev_id}."
+                f"{record.label}."
             )

@@ -125,3 +125,7 @@ def run_on_pty(home: Home, *args: str, env: Mapping[str, str] | None = None) -> 
 def config_text(home: Home) -> str:
     path: Path = home.config_file
     return path.read_text() if path.exists() else ""
+
+
+# The fake ngrok agent's fixtures, shared with the tunnel tests.
+from tests.tunnel.conftest import records  # noqa: E402, F401

@@ -12,6 +12,7 @@ import pytest
 from terra_cli.admin_api import AdminClient
 from terra_cli.errors import AuthError
 from terra_cli.login import wait_for_token
+from terra_cli.settings import mask
 from tests.admin.conftest import ALL_SCOPES, DEV_ID, config_text, logged_in, run_on_pty
 from tests.conftest import Home
 from tests.fakes.admin_api import FakeAdmin
@@ -152,12 +153,13 @@ def test_status_names_who_scopes_and_environments(admin_home: Home, admin: FakeA
     assert r.code == 0, r.stderr
     assert "dev@example.test" in r.stdout
     assert "destinations:write" in r.stdout
-    assert f"Staging ({DEV_ID})" in r.stdout
+    assert f"Staging ({mask(DEV_ID)})" in r.stdout
+    assert DEV_ID not in r.stdout  # dev-ids are secrets: masked like in config show
     doc = json.loads(admin_home.run("login", "--status", "--json").stdout)
     assert doc["logged_in"] is True
     assert doc["scopes"] == ALL_SCOPES
     assert doc["all_environments"] is True
-    assert {"dev_id": DEV_ID, "name": "Staging"} in doc["environments"]
+    assert {"dev_id": mask(DEV_ID), "name": "Staging"} in doc["environments"]
     assert doc["leftover_destinations"] == []
     assert doc["token_source"] == "profile 'default'"
 
@@ -169,7 +171,7 @@ def test_status_of_an_audience_token_from_the_environment(
     r = admin_home.run("login", "--status", "--json", env={"TERRA_ADMIN_TOKEN": token})
     assert r.code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["environments"] == [{"dev_id": DEV_ID, "name": None}]
+    assert doc["environments"] == [{"dev_id": mask(DEV_ID), "name": None}]
     assert doc["all_environments"] is False
     assert doc["token_source"] == "TERRA_ADMIN_TOKEN"
     assert doc["user"] is None
