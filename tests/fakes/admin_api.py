@@ -110,6 +110,7 @@ class FakeAdmin:
         self.expires_in = 900
         self.enforce_interval = False
         self.grant_scopes: list[str] | None = None  # what approval grants (default: asked)
+        self.max_page = 100  # the largest page it serves, whatever `limit` asks
         self._next_id = 1937255512398764032
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -568,7 +569,7 @@ class FakeAdmin:
     def _paged(self, items: list[dict[str, Any]], query: dict[str, str]) -> tuple[int, Any, str]:
         """A keyset-style page: the cursor is an opaque offset."""
         try:
-            limit = int(query.get("limit") or 2)
+            limit = min(int(query.get("limit") or 2), self.max_page)
         except ValueError:
             return _problem(400, "validation_failed", "limit must be an integer")
         start = 0
