@@ -64,6 +64,9 @@ def doctor(
     ]
     if forward_to is not None:
         found.append(checks.forward_target(forward_to))
+    from terra_cli.commands.admin import admin_client
+
+    found.extend(checks.admin(settings, lambda: admin_client(settings)))
     if json_out:
         render.result_json({"checks": [c.as_json() for c in found]})
     else:
