@@ -9,6 +9,7 @@ import typer
 from terra_cli import render
 from terra_cli.commands import load_settings
 from terra_cli.errors import AuthError
+from terra_cli.settings import KEYS
 
 if TYPE_CHECKING:
     from terra_cli.settings import Settings
@@ -81,10 +82,26 @@ def login(
         if not no_browser:
             _open_browser(start.verification_uri_complete or start.verification_uri)
         grant = engine.wait_for_token(client, start, scale=scale)
+    previous = settings.file.get(settings.profile, KEYS["admin-token"])
     engine.save_token(settings, grant.access_token)
+    if previous and previous != grant.access_token:
+        _revoke_previous(settings, previous)
     show.logged_in(
         settings.profile, list(grant.scopes), settings.lookup("admin-token").source == "env"
     )
+
+
+def _revoke_previous(settings: Settings, token: str) -> None:
+    """Revoke the token this login replaced: Terra limits how many may be active."""
+    from terra_cli.admin_api import AdminClient
+    from terra_cli.errors import TerraError
+
+    try:
+        with AdminClient(settings.url("admin-url"), token, retries=0) as old:
+            old.revoke_self()
+    except TerraError:
+        return  # already revoked or expired, or Terra unreachable: nothing to add
+    render.info("Revoked the token this login replaced.")
 
 
 def _open_browser(url: str) -> None:

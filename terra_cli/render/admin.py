@@ -5,46 +5,71 @@ Results (the status) go to stdout; the device code, progress and notices to stde
 
 from __future__ import annotations
 
-from typing import Any
+import shutil
+import sys
+import textwrap
+from typing import IO, Any
 
-from terra_cli.render import info, result, style, warn
+from terra_cli.render import info, is_terminal, result, style, warn
+
+_LABEL = 14  # the width of "Environments: "
+
+
+def _width(stream: IO[str]) -> int:
+    """The terminal's width (80 and up), or no wrapping when not a terminal."""
+    if not is_terminal(stream):
+        return 10_000
+    return max(80, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _field(label: str, value: str, stream: IO[str]) -> list[str]:
+    """`Label:       value`, wrapped at commas to the terminal with a hanging indent."""
+    return textwrap.wrap(
+        value,
+        width=_width(stream) - 1,
+        initial_indent=f"{label}:".ljust(_LABEL),
+        subsequent_indent=" " * _LABEL,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [f"{label}:"]
 
 
 def device_code(user_code: str, uri: str, complete: str | None, minutes: int) -> None:
     """The code and where to enter it (stderr), so the user can approve the login."""
-    info(f"To log in to Terra's Admin API, open {uri} and enter the code:")
-    info("")
-    info(f"    {style(user_code, 'bold')}")
-    info("")
+    info(f"To log in, open this page and enter the code {style(user_code, 'bold')}:")
+    info(f"  {uri}")
     if complete and complete != uri:
-        info(f"Or open {complete} (the code is filled in).")
+        info("or open this link, which fills the code in:")
+        info(f"  {complete}")
     info(f"Waiting for approval (the code expires in {minutes} min; Ctrl-C cancels)...")
 
 
 def logged_in(profile: str, scopes: list[str], env_override: bool) -> None:
     info(f"Logged in. The token is saved as admin-token in profile '{profile}'.")
     if scopes:
-        info(f"Scopes: {', '.join(scopes)}")
+        for line in _field("Scopes", ", ".join(scopes), sys.stderr):
+            info(line)
     if env_override:
         warn("TERRA_ADMIN_TOKEN is set and overrides the saved token; unset it to use this one.")
 
 
 def status(doc: dict[str, Any]) -> None:
     """`terra login --status` as text on stdout."""
-    who = doc.get("user") or "(the user needs account:read to be shown)"
+    out = sys.stdout
+    who = doc.get("user") or "(shown with the account:read scope)"
     lines = [f"Logged in as {who}"]
     token = doc.get("name") or doc.get("token_id") or "admin token"
-    lines.append(f"Token:        {token} (from {doc.get('token_source')})")
+    lines += _field("Token", f"{token} (from {doc.get('token_source')})", out)
     if doc.get("expires_at"):
-        lines.append(f"Expires:      {doc['expires_at']}")
-    lines.append(f"Scopes:       {', '.join(doc.get('scopes') or []) or '(none)'}")
+        lines += _field("Expires", str(doc["expires_at"]), out)
+    lines += _field("Scopes", ", ".join(doc.get("scopes") or []) or "(none)", out)
     envs = doc.get("environments") or []
     named = [f"{e['name']} ({e['dev_id']})" if e.get("name") else e["dev_id"] for e in envs]
     if doc.get("all_environments"):
-        reach = "every environment of the account"
-        lines.append(f"Environments: {reach}" + (f": {', '.join(named)}" if named else ""))
+        reach = "all of the account's" + (f": {', '.join(named)}" if named else "")
     else:
-        lines.append(f"Environments: {', '.join(named) or '(none)'}")
+        reach = ", ".join(named) or "(none)"
+    lines += _field("Environments", reach, out)
     for line in lines:
         result(line)
 

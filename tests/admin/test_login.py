@@ -67,6 +67,17 @@ def test_login_on_a_terminal_polls_through_pending_and_slow_down(
     assert "Logged in" in run.text()
 
 
+def test_a_new_login_revokes_the_token_it_replaces(admin_home: Home, admin: FakeAdmin) -> None:
+    old = logged_in(admin_home, admin)
+    admin.poll_script = ["approve"]
+    run = run_on_pty(admin_home, "login", "--no-browser")
+    assert run.finish() == 0, run.text()
+    assert admin.tokens[old].revoked
+    new = _saved_token(admin_home)
+    assert new and new != old and not admin.tokens[new].revoked
+    assert "Revoked the token this login replaced" in run.text()
+
+
 def test_login_opens_the_browser_which_approves_the_code(
     admin_home: Home, admin: FakeAdmin, tmp_path: Path
 ) -> None:
