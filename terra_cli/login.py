@@ -141,6 +141,7 @@ class Status:
     environments: list[dict[str, Any]]
     expires_at: str | None
     leftovers: list[dict[str, Any]] = field(default_factory=list)
+    kept: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -154,6 +155,7 @@ class Status:
             "environments": self.environments,
             "expires_at": self.expires_at,
             "leftover_destinations": self.leftovers,
+            "kept_destinations": self.kept,
         }
 
 

@@ -127,7 +127,7 @@ def _status(settings: Settings, json_out: bool) -> None:
     from terra_cli import login as engine
     from terra_cli.commands.admin import admin_client, token_source
     from terra_cli.render import admin as show
-    from terra_cli.webhooks.registration import leftovers
+    from terra_cli.webhooks.registration import kept, leftovers
 
     source = token_source(settings)
     if source is None:
@@ -138,6 +138,7 @@ def _status(settings: Settings, json_out: bool) -> None:
     with admin_client(settings) as client:
         found = engine.status(client, source)
         found.leftovers = [r.describe() for r in leftovers(client.base_url)]
+        found.kept = [r.describe() for r in kept(client.base_url)]
     doc = found.as_json()
     if json_out:
         render.result_json(doc)
@@ -145,6 +146,12 @@ def _status(settings: Settings, json_out: bool) -> None:
         show.status(doc)
     for record in found.leftovers:
         show.leftover(record)
+    for record in found.kept:
+        render.info(
+            f"Kept destination {record['destination_id']} ({record['url']}) in environment "
+            f"{record['environment']}: a --register run left it on purpose (--keep-destination "
+            "or a reserved domain)."
+        )
 
 
 def logout(ctx: typer.Context) -> None:

@@ -184,10 +184,12 @@ class Registration:
         self._notify = notify
         self._warn = warn
         self._fallback_secret = fallback_secret
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below
+        self._ops = threading.Lock()  # one attach or move at a time (main vs tunnel thread)
         self._record: Record | None = None  # set while this run owns a destination
         self.current: Destination | None = None
         self._mover: threading.Thread | None = None
+        self._pending: str | None = None  # a new tunnel URL seen before the first attach
         self._closed = False
 
     def check(self) -> str:
@@ -211,8 +213,17 @@ class Registration:
                     self.label = found
         return self.label
 
-    def attach(self, url: str, *, moving: bool = False) -> Attached:
+    def attach(self, url: str) -> Attached:
         """Make Terra deliver to `url`: reuse a destination with exactly that URL, else create."""
+        with self._ops:
+            attached = self._attach(url, moving=False)
+            with self._lock:
+                pending, self._pending = self._pending, None
+            if pending is not None and pending != url:
+                self._move(pending)  # the tunnel moved while this attach was under way
+            return attached
+
+    def _attach(self, url: str, *, moving: bool) -> Attached:
         existing = self.client.destinations(self.dev_id)
         same = [d for d in existing if d.url == url]
         ours = {
@@ -295,24 +306,37 @@ class Registration:
 
     def move(self, url: str) -> None:
         """The tunnel's URL changed: create the new destination, switch, delete the old."""
+        with self._ops:
+            self._move(url)
+
+    def _move(self, url: str) -> None:
         with self._lock:
             if self._closed:
                 return
             old = self._record
             previous = self.current
-        if previous is not None and previous.url == url:
+        if previous is None:  # not attached yet: attach() follows the URL when it is done
+            with self._lock:
+                self._pending = url
+            return
+        if previous.url == url:
             return
         try:
-            self.attach(url, moving=True)
+            self._attach(url, moving=True)
         except TerraError as exc:
             self._warn(f"Could not point Terra at the new URL {url}: {exc.message}")
             return
+        removed = False
         if old is not None and old.destination_id and old.url != url:
-            self._delete(old)
+            removed = self._delete(old)
         new = self.current
         self._notify(
-            f"Terra delivers here now: {url} (destination {new.id if new else '?'}; "
-            "the previous one was removed)"
+            f"Terra delivers here now: {url} (destination {new.id if new else '?'}"
+            + (
+                f"; the previous one, {old.destination_id}, was deleted)"
+                if removed and old
+                else ")"
+            )
         )
 
     def move_in_background(self, url: str) -> None:

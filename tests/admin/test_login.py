@@ -171,7 +171,7 @@ def test_status_names_who_scopes_and_environments(admin_home: Home, admin: FakeA
     assert doc["scopes"] == ALL_SCOPES
     assert doc["all_environments"] is True
     assert {"dev_id": mask(DEV_ID), "name": "Staging"} in doc["environments"]
-    assert doc["leftover_destinations"] == []
+    assert doc["leftover_destinations"] == [] and doc["kept_destinations"] == []
     assert doc["token_source"] == "profile 'default'"
 
 

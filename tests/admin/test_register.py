@@ -144,9 +144,7 @@ def test_a_destination_terra_did_not_create_is_left_alone_and_named(
     assert "Terra also sends every event to 1 other destination in this environment" in err
     assert "https://teammate.example/terra" in err
     assert admin.destinations[DEV_ID] == [theirs]
-    touched = [
-        s for s in admin.seen if s.method in ("PATCH", "DELETE") and theirs["id"] in s.path
-    ]
+    touched = [s for s in admin.seen if s.method in ("PATCH", "DELETE") and theirs["id"] in s.path]
     assert touched == []
 
 
@@ -167,6 +165,9 @@ def test_reserved_domain_keeps_and_reuses_its_destination(
     [dest] = admin.destinations[DEV_ID]
     assert dest["url"] == public  # kept: a reserved domain's destination stays
     assert "Kept destination" in err
+    doc = json.loads(env.run("login", "--status", "--json").stdout)
+    assert [r["destination_id"] for r in doc["kept_destinations"]] == [dest["id"]]
+    assert doc["leftover_destinations"] == []
     assert "Saved the new destination's signing secret as signing-secret" in err
     assert f'signing_secret = "{dest["signing_secret"]}"' in env.config_file.read_text()
     # The next run reuses it (no second create) and verifies with the kept secret.
@@ -289,7 +290,9 @@ def test_register_needs_a_token_and_a_tunnel(env: Home, admin: FakeAdmin) -> Non
     assert "terra login" in r.stderr
 
 
-def test_cleanup_of_a_run_that_died_during_the_create(admin: FakeAdmin, env: Home) -> None:
+def test_cleanup_of_a_run_that_died_during_the_create(
+    admin: FakeAdmin, env: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A record written before the create, then a crash: the same Idempotency-Key and
     body give the create's answer back, so cleanup finds and deletes that destination."""
     from terra_cli.webhooks.registration import Record, cleanup
@@ -297,7 +300,7 @@ def test_cleanup_of_a_run_that_died_during_the_create(admin: FakeAdmin, env: Hom
     token = admin.mint(["destinations:read", "destinations:write"])
     url = "https://example.ngrok.app/consumeTerraWebhook"
     key = "3b0f3a53-6a6e-4f0f-9d53-1e9b3c3f0a11"
-    os.environ["TERRA_DATA_DIR"] = str(env.data_dir)
+    monkeypatch.setenv("TERRA_DATA_DIR", str(env.data_dir))
     with AdminClient(admin.base, token, retries=0) as client:
         made = client.create_destination(DEV_ID, url, key)  # Terra made it; terra died
         Record(admin.base, DEV_ID, url, key, pid=-1).save()
@@ -308,3 +311,33 @@ def test_cleanup_of_a_run_that_died_during_the_create(admin: FakeAdmin, env: Hom
     assert f"Deleted destination {made.id}" in notes[0]
     assert len(admin.requests("POST", "/unified-api/destinations")) == 2  # the replay
     assert not pid_alive(-1)
+
+
+def test_a_url_change_before_the_first_attach_is_followed(
+    admin: FakeAdmin, env: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tunnel may restart between its start and the first attach: the later URL wins."""
+    from terra_cli.webhooks.registration import Registration
+
+    monkeypatch.setenv("TERRA_DATA_DIR", str(env.data_dir))
+    token = admin.mint(["destinations:read", "destinations:write"])
+    secrets: list[str] = []
+    notes: list[str] = []
+    registration = Registration(
+        AdminClient(admin.base, token, retries=0),
+        DEV_ID,
+        keep=None,
+        reserved=False,
+        set_secret=secrets.append,
+        notify=notes.append,
+        warn=notes.append,
+    )
+    registration.move("https://b.example/consumeTerraWebhook")  # before attach: remembered
+    assert admin.destinations[DEV_ID] == []
+    registration.attach("https://a.example/consumeTerraWebhook")
+    [dest] = admin.destinations[DEV_ID]
+    assert dest["url"] == "https://b.example/consumeTerraWebhook"
+    assert secrets[-1] == dest["signing_secret"]
+    registration.close()
+    assert admin.destinations[DEV_ID] == []
+    assert list(_records_dir(env).glob("*.json")) == []
