@@ -111,6 +111,9 @@ class FakeAdmin:
         self.enforce_interval = False
         self.grant_scopes: list[str] | None = None  # what approval grants (default: asked)
         self.max_page = 100  # the largest page it serves, whatever `limit` asks
+        # Statuses to answer first, one per request, as problem+json echoing the token
+        # (a careless server): 503 and 429 carry Retry-After: 0.
+        self.fail_next: list[int] = []
         self._next_id = 1937255512398764032
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -257,12 +260,26 @@ class FakeAdmin:
                 )
                 with fake.lock:
                     fake.seen.append(seen)
-                status, body, ctype = fake.route(seen)
+                    failing = fake.fail_next.pop(0) if fake.fail_next else None
+                extra: list[tuple[str, str]] = []
+                if failing is not None:
+                    echoed = seen.headers.get("authorization", "")
+                    status, body, ctype = _problem(
+                        failing,
+                        "service_unavailable" if failing >= 500 else "rate_limited",
+                        f"try again later (you sent {echoed})",
+                    )
+                    if failing in (429, 503):
+                        extra.append(("Retry-After", "0"))
+                else:
+                    status, body, ctype = fake.route(seen)
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
                 if data:
                     self.send_header("Content-Type", ctype)
                 self.send_header("Cache-Control", "no-store")
+                for name, value in extra:
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
