@@ -64,9 +64,9 @@ def test_error_codes_map_to_exit_codes(admin: FakeAdmin) -> None:
     )
     assert unknown.value.exit_code == ExitCode.INPUT
     assert "dev_id_not_found: dev-id not found" in unknown.value.message
-    with AdminClient(admin.base, "terra_at_unknown", retries=0) as stranger:
-        with pytest.raises(AuthError) as rejected:
-            stranger.me()
+    stranger = AdminClient(admin.base, "terra_at_unknown", retries=0)
+    with stranger, pytest.raises(AuthError) as rejected:
+        stranger.me()
     assert "unauthorized: unknown access token" in rejected.value.message
     with AdminClient(admin.base, None, retries=0) as nobody, pytest.raises(AuthError):
         nobody.me()
