@@ -25,6 +25,8 @@ from terra_cli.errors import ExitCode, TerraError
 # pays for Typer and nothing else.
 COMMANDS: dict[str, str] = {
     "config": "terra_cli.commands.config",
+    "login": "terra_cli.commands.login",
+    "logout": "terra_cli.commands.login",
     "widget": "terra_cli.commands.widget",
     "listen": "terra_cli.commands.listen",
     "trigger": "terra_cli.commands.trigger",
@@ -34,8 +36,6 @@ COMMANDS: dict[str, str] = {
     "data": "terra_cli.commands.data",
     "auth": "terra_cli.commands.auth",
     "doctor": "terra_cli.commands.doctor",
-    "login": "terra_cli.commands.login",
-    "logout": "terra_cli.commands.login",
 }
 
 

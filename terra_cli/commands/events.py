@@ -193,6 +193,9 @@ def pull_(
     limit: Annotated[
         int, typer.Option("--limit", metavar="N", help="Pull at most N deliveries.", min=1)
     ] = 50,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="A JSON array of the records pulled, newest first.")
+    ] = False,
 ) -> None:
     """Copy Terra's record of deliveries (and their bodies) into the local event log.
 
@@ -220,8 +223,11 @@ def pull_(
             result = pull(client, dev_id, store, outcome=wanted, since=after, limit=limit)
         finally:
             store.close()
-    for record in result.written:
-        render.result(str(record["id"]))
+    if json_out:
+        render.result_json(result.written)
+    else:
+        for record in result.written:
+            render.result(str(record["id"]))
     what = f"{wanted} " if wanted else ""
     render.info(
         f"Pulled {len(result.written)} {what}deliver{'y' if len(result.written) == 1 else 'ies'} "

@@ -23,14 +23,20 @@ def cleanup(settings: Settings) -> None:
     """`terra listen --cleanup`: delete the destinations crashed runs left behind."""
     from terra_cli.commands.admin import admin_client
     from terra_cli.webhooks.registration import cleanup as engine_cleanup
-    from terra_cli.webhooks.registration import leftovers
+    from terra_cli.webhooks.registration import kept, leftovers
 
     with admin_client(settings) as client:
-        if not leftovers(client.base_url):
+        if leftovers(client.base_url):
+            done = engine_cleanup(client, render.info)
+            render.info(f"Cleaned up {len(done)} destination{'s' if len(done) != 1 else ''}.")
+        else:
             render.info("No leftover destinations: nothing to clean up.")
-            return
-        done = engine_cleanup(client, render.info)
-    render.info(f"Cleaned up {len(done)} destination{'s' if len(done) != 1 else ''}.")
+        for record in kept(client.base_url):
+            render.info(
+                f"Left kept destination {record.destination_id} ({record.url}): it was kept on "
+                "purpose; a 'terra listen --register --no-keep-destination' run on that URL "
+                "deletes it when it stops."
+            )
 
 
 def prepare(

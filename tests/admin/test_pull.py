@@ -79,6 +79,8 @@ def test_a_second_pull_writes_nothing_twice(admin_home: Home, admin: FakeAdmin) 
     first = admin_home.run("events", "pull", "--env", DEV_ID)
     assert first.code == 0, first.stderr
     assert len(first.stdout.split()) == 3
+    as_json = admin_home.run("events", "pull", "--env", DEV_ID, "--json")
+    assert as_json.code == 0 and json.loads(as_json.stdout) == []
     again = admin_home.run("events", "pull", "--env", DEV_ID)
     assert again.code == 0, again.stderr
     assert again.stdout == ""
@@ -92,9 +94,10 @@ def test_limit_and_since(admin_home: Home, admin: FakeAdmin) -> None:
     admin.record_event(
         DEV_ID, _payload("body", "u-old"), http_status=500, sent_at="2020-01-01T00:00:00.000Z"
     )
-    r = admin_home.run("events", "pull", "--env", DEV_ID, "--limit", "2", "--since", "2d")
+    r = admin_home.run("events", "pull", "--env", DEV_ID, "--limit", "2", "--since", "2d", "--json")
     assert r.code == 0, r.stderr
-    assert len(r.stdout.split()) == 2
+    pulled = json.loads(r.stdout)
+    assert len(pulled) == 2 and {p["source"] for p in pulled} == {"terra"}
     lists = [s for s in admin.requests("GET") if s.path.endswith("/webhook-events")]
     assert lists[0].query["since"].endswith("Z") and "cursor" not in lists[0].query
     assert len(lists) == 2 and "cursor" in lists[1].query  # one row per page: two pages

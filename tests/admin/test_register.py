@@ -168,6 +168,9 @@ def test_reserved_domain_keeps_and_reuses_its_destination(
     doc = json.loads(env.run("login", "--status", "--json").stdout)
     assert [r["destination_id"] for r in doc["kept_destinations"]] == [dest["id"]]
     assert doc["leftover_destinations"] == []
+    cleaned = env.run("listen", "--cleanup")
+    assert cleaned.code == 0 and f"Left kept destination {dest['id']}" in cleaned.stderr
+    assert admin.destinations[DEV_ID] == [dest]  # --cleanup never deletes a kept one
     assert "Saved the new destination's signing secret as signing-secret" in err
     assert f'signing_secret = "{dest["signing_secret"]}"' in env.config_file.read_text()
     # The next run reuses it (no second create) and verifies with the kept secret.
