@@ -121,14 +121,21 @@ def listen(
         ),
     ] = None,
     keep_destination: Annotated[
-        bool | None,
+        bool,
         typer.Option(
-            "--keep-destination/--no-keep-destination",
+            "--keep-destination",
             help="With --register: leave the destination in Terra on stop "
-            "(default: only for a reserved domain).",
-            show_default=False,
+            "(the default for a reserved domain).",
         ),
-    ] = None,
+    ] = False,
+    delete_destination: Annotated[
+        bool,
+        typer.Option(
+            "--delete-destination",
+            help="With --register: delete the destination on stop, even one kept for a "
+            "reserved domain (only ones terra created).",
+        ),
+    ] = False,
     cleanup: Annotated[
         bool,
         typer.Option(
@@ -152,7 +159,7 @@ def listen(
         from terra_cli.commands import listen_register
 
         registration, env_name = listen_register.prepare(
-            settings, env, keep_destination, no_tunnel, session_ref
+            settings, env, keep_destination, delete_destination, no_tunnel, session_ref
         )
     token = None if no_tunnel else _require_authtoken(settings)
     types = _parse_types(events)

@@ -34,7 +34,7 @@ def cleanup(settings: Settings) -> None:
         for record in kept(client.base_url):
             render.info(
                 f"Left kept destination {record.destination_id} ({record.url}): it was kept on "
-                "purpose; a 'terra listen --register --no-keep-destination' run on that URL "
+                "purpose; a 'terra listen --register --delete-destination' run on that URL "
                 "deletes it when it stops."
             )
 
@@ -42,7 +42,8 @@ def cleanup(settings: Settings) -> None:
 def prepare(
     settings: Settings,
     env: str | None,
-    keep: bool | None,
+    keep: bool,
+    delete: bool,
     no_tunnel: bool,
     session_ref: list[ListenSession],
 ) -> tuple[Registration, str]:
@@ -51,6 +52,11 @@ def prepare(
     from terra_cli.commands.admin import admin_client
     from terra_cli.webhooks.registration import Registration, leftovers
 
+    if keep and delete:
+        raise UsageError(
+            "--keep-destination and --delete-destination contradict each other.",
+            hint="Give one of them (without either, only a reserved domain's is kept).",
+        )
     if no_tunnel:
         raise UsageError(
             "--register needs the public tunnel URL, and --no-tunnel turns the tunnel off.",
@@ -72,7 +78,7 @@ def prepare(
     registration = Registration(
         client,
         dev_id,
-        keep=keep,
+        keep=True if keep else (False if delete else None),
         reserved=bool(settings.get("ngrok-domain")),
         set_secret=set_secret,
         notify=render.info,

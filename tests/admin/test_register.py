@@ -183,8 +183,8 @@ def test_reserved_domain_keeps_and_reuses_its_destination(
     assert code == 0, err
     assert admin.destinations[DEV_ID] == [dest]
     assert admin.requests("DELETE", "/unified-api/destinations") == []
-    # --no-keep-destination removes the one terra created.
-    third = listen("--domain", "hooks.example.ngrok.app", "--no-keep-destination")
+    # --delete-destination removes the one terra created.
+    third = listen("--domain", "hooks.example.ngrok.app", "--delete-destination")
     code, _, err = third.stop()
     assert code == 0, err
     assert admin.destinations[DEV_ID] == []
@@ -198,7 +198,7 @@ def test_reserved_domain_destination_made_on_the_dashboard_is_reused_not_deleted
     url = f"http://127.0.0.1:{port}/consumeTerraWebhook"
     theirs = admin.add_destination(DEV_ID, url)
     env.env["TERRA_SIGNING_SECRET"] = theirs["signing_secret"]  # pasted once, by hand
-    run = listen("--domain", "hooks.example.ngrok.app", "--no-keep-destination")
+    run = listen("--domain", "hooks.example.ngrok.app", "--delete-destination")
     assert run.ready["public_url"] == url
     admin.deliver(DEV_ID, PAYLOAD)
     assert run.line()["verdict"] == "ok"
@@ -286,6 +286,8 @@ def test_register_needs_a_token_and_a_tunnel(env: Home, admin: FakeAdmin) -> Non
     r = env.run("listen", "--register", "--no-tunnel", "--port", "0")
     assert r.code == 4
     assert "--no-tunnel" in r.stderr
+    r = env.run("listen", "--register", "--keep-destination", "--delete-destination")
+    assert r.code == 4 and "contradict" in r.stderr
     r = env.run("config", "unset", "admin-token")
     assert r.code == 0
     r = env.run("listen", "--register", "--port", "0")
