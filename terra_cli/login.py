@@ -80,7 +80,6 @@ def wait_for_token(
     scale: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    on_wait: Callable[[float], None] | None = None,
 ) -> TokenGrant:
     """Poll until the code is approved, denied or expired; the waits follow RFC 8628."""
     interval = max(0.0, start.interval)
@@ -90,8 +89,6 @@ def wait_for_token(
         wait = interval * scale
         if clock() + wait > deadline:
             raise _expired(minutes)
-        if on_wait is not None:
-            on_wait(interval)
         sleep(wait)
         result = client.poll_token(start.device_code)
         if isinstance(result, TokenGrant):
