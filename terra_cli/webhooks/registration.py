@@ -103,13 +103,20 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by the run that owned it
+        return 0.0
+
+
 def records(admin_url: str | None = None) -> list[Record]:
     """Every readable record (for one Admin API base when given), oldest first."""
     folder = registrations_dir()
     if not folder.is_dir():
         return []
     out: list[Record] = []
-    for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
+    for path in sorted(folder.glob("*.json"), key=_mtime):
         try:
             raw = json.loads(path.read_text())
             record = Record(**{k: raw[k] for k in raw if k in Record.__dataclass_fields__})
@@ -349,10 +356,10 @@ class Registration:
             previous.join()
         thread.start()
 
-    def _delete(self, record: Record) -> bool:
+    def _delete(self, record: Record, client: AdminClient | None = None) -> bool:
         assert record.destination_id is not None
         try:
-            self.client.delete_destination(record.dev_id, record.destination_id)
+            (client or self.client).delete_destination(record.dev_id, record.destination_id)
         except TerraError as exc:
             self._warn(
                 f"Could not delete destination {record.destination_id} ({record.url}): "
@@ -390,7 +397,9 @@ class Registration:
                 f"{record.label}."
             )
             return
-        if self._delete(record):
+        with self.client.brisk() as quick:  # on stop: a slow Terra must not hold Ctrl-C up
+            deleted = self._delete(record, quick)
+        if deleted:
             self._notify(
                 f"Deleted destination {record.destination_id} ({record.url}) from environment "
                 f"{record.label}."

@@ -346,3 +346,20 @@ def test_a_url_change_before_the_first_attach_is_followed(
     registration.close()
     assert admin.destinations[DEV_ID] == []
     assert list(_records_dir(env).glob("*.json")) == []
+
+
+def test_a_delete_terra_refuses_on_stop_leaves_a_leftover_for_cleanup(
+    listen: Any, admin: FakeAdmin, env: Home
+) -> None:
+    run = listen()
+    [dest] = admin.destinations[DEV_ID]
+    admin.fail_next = [503]  # the stop's delete (TERRA_RETRIES=0 here: no retry)
+    code, _, err = run.stop()
+    assert code == 0, err  # a Ctrl-C stop is still a success
+    assert f"Could not delete destination {dest['id']}" in err
+    assert "'terra listen --cleanup' deletes it" in err
+    assert admin.destinations[DEV_ID] == [dest]
+    doc = json.loads(env.run("login", "--status", "--json").stdout)
+    assert [r["destination_id"] for r in doc["leftover_destinations"]] == [dest["id"]]
+    assert env.run("listen", "--cleanup").code == 0
+    assert admin.destinations[DEV_ID] == []
