@@ -37,6 +37,7 @@ LOGIN_HINT = "Run 'terra login' (or set TERRA_ADMIN_TOKEN to a token from Terra'
 _SCOPE_IN_TEXT = re.compile(r"\b([a-z_]+:[a-z_]+)\b")
 _NOT_AUTHENTICATED = frozenset({"unauthorized", "token_expired", "token_not_found"})
 _UNKNOWN_ENVIRONMENT = frozenset({"dev_id_not_found", "audience_restricted"})
+_MISSING_SCOPE = frozenset({"scope_missing", "insufficient_scope"})
 
 #: What `_call(ok_missing=True)` returns when Terra answers 404 for the thing itself.
 GONE: Any = object()
@@ -242,7 +243,14 @@ class AdminClient:
                 f"Terra rejected the admin token while {doing} (HTTP {status}{said}).",
                 hint=LOGIN_HINT,
             )
-        if problem.code == "scope_missing" or (status == 403 and scope):
+        if problem.code in _UNKNOWN_ENVIRONMENT:
+            return InputError(
+                f"Terra knows no such environment for this token while {doing} "
+                f"(HTTP {status}{said}).",
+                hint="Check the dev-id (--env, or 'terra config set dev-id'); "
+                "'terra login --status' lists the environments this token reaches.",
+            )
+        if problem.code in _MISSING_SCOPE or (status == 403 and scope and not problem.code):
             named = _SCOPE_IN_TEXT.findall(problem.detail or "")
             missing = named[-1] if named else scope
             what = f"the scope {missing}" if missing else "a scope this needs"
@@ -255,15 +263,10 @@ class AdminClient:
                 f"Terra refused the admin token while {doing} (HTTP 403{said}).",
                 hint=LOGIN_HINT,
             )
-        if problem.code in _UNKNOWN_ENVIRONMENT or (status == 404 and problem.code is None):
-            return InputError(
-                f"Terra knows no such environment for this token while {doing} "
-                f"(HTTP {status}{said}).",
-                hint="Check the dev-id (--env, or 'terra config set dev-id'); "
-                "'terra login --status' lists the environments this token reaches.",
-            )
         hint = self._scrub(problem.remediation) if problem.remediation else None
-        if status == 429:
+        if status == 404 and problem.code is None:
+            hint = "Check that admin-url points at Terra's Admin API ('terra config show')."
+        elif status == 429:
             hint = hint or "Wait a minute, then run the command again."
         elif status >= 500:
             hint = hint or "Try again in a minute; if it persists, check Terra's status page."

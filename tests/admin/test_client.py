@@ -99,3 +99,12 @@ def test_unreachable_admin_url_is_a_network_error_naming_admin_url(admin: FakeAd
         client.me()
     assert err.value.exit_code == ExitCode.NETWORK
     assert "admin-url" in (err.value.hint or "") and "TERRA_ADMIN_URL" in (err.value.hint or "")
+
+
+def test_a_wrong_admin_url_is_not_taken_for_an_unknown_environment(admin: FakeAdmin) -> None:
+    token = admin.mint(ALL_SCOPES)
+    wrong = f"http://127.0.0.1:{admin.port}/api/v2"
+    with AdminClient(wrong, token, retries=0) as client, pytest.raises(RemoteError) as err:
+        client.me()
+    assert err.value.exit_code == ExitCode.REMOTE
+    assert "not_found: no such route" in err.value.message
