@@ -89,6 +89,12 @@ def login(
     show.logged_in(
         settings.profile, list(grant.scopes), settings.lookup("admin-token").source == "env"
     )
+    refused = [s for s in scopes if grant.scopes and s not in grant.scopes]
+    if refused:
+        render.warn(
+            f"Terra granted fewer scopes than asked: not {', '.join(refused)}. What needs them "
+            "will stop with a hint; 'terra login' again to approve them."
+        )
 
 
 def _revoke_previous(settings: Settings, token: str) -> None:

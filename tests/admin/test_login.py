@@ -120,6 +120,14 @@ def test_scopes_and_environments_are_requested(admin_home: Home, admin: FakeAdmi
     assert "account%3Aread" not in form  # account-level scopes never go with an audience
 
 
+def test_fewer_scopes_granted_than_asked_are_named(admin_home: Home, admin: FakeAdmin) -> None:
+    admin.poll_script = ["approve"]
+    admin.grant_scopes = ["events:read", "destinations:read"]
+    run = run_on_pty(admin_home, "login", "--no-browser")
+    assert run.finish() == 0, run.text()
+    assert "not account:read, destinations:write, payloads:read" in run.text()
+
+
 def test_a_scope_terra_refuses_exits_3(admin_home: Home, admin: FakeAdmin) -> None:
     run = run_on_pty(admin_home, "login", "--no-browser", "--scope", "data:read")
     assert run.finish() == 3
