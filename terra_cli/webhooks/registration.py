@@ -157,6 +157,12 @@ def cleanup(client: AdminClient, notify: Callable[[str], None]) -> list[Record]:
     return done
 
 
+def _looks_like_production(detail: dict[str, Any]) -> bool:
+    """Terra marks no environment as production; billable or a 'prod' name is the sign."""
+    words = " ".join(str(detail.get(k) or "") for k in ("name", "label")).lower()
+    return detail.get("billable") is True or "prod" in words
+
+
 @dataclass(frozen=True)
 class Attached:
     """Where Terra now delivers, and how this run came by the secret."""
@@ -215,9 +221,16 @@ class Registration:
         self.client.destinations(self.dev_id)  # exit 3 when Terra knows no such environment
         if isinstance(scopes, list) and "account:read" in scopes:
             with contextlib.suppress(TerraError):
-                found = self.client.environment(self.dev_id).get("name")
+                detail = self.client.environment(self.dev_id)
+                found = detail.get("name")
                 if isinstance(found, str) and found:
                     self.label = found
+                if _looks_like_production(detail):
+                    self._warn(
+                        f"Environment {self.label} looks like production (billable, or named "
+                        "so): its real users' events will be delivered here too. Prefer a "
+                        "testing or staging dev-id with --env."
+                    )
         return self.label
 
     def attach(self, url: str) -> Attached:

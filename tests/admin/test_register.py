@@ -275,6 +275,15 @@ def test_missing_scope_exits_2_naming_it_before_any_tunnel(
     assert admin.destinations[DEV_ID] == []
 
 
+def test_a_production_looking_environment_is_warned_about(listen: Any, admin: FakeAdmin) -> None:
+    run = listen("--env", "prod-app-x81LmQ")
+    code, _, err = run.stop()
+    assert code == 0, err
+    assert "Environment Production looks like production" in err
+    assert "(environment Production)" in err
+    assert admin.destinations["prod-app-x81LmQ"] == []
+
+
 def test_unknown_environment_exits_3(env: Home, admin: FakeAdmin, records: Records) -> None:
     r = env.run("listen", "--port", "0", "--register", "--env", "no-such-env")
     assert r.code == 3
