@@ -118,20 +118,21 @@ def test_register_creates_verifies_with_terras_secret_and_deletes_on_stop(
     [record] = list(_records_dir(env).glob("*.json"))
     assert stat.S_IMODE(record.stat().st_mode) == 0o600
     assert json.loads(record.read_text())["destination_id"] == admin.destinations[DEV_ID][0]["id"]
+    created_secret = admin.destinations[DEV_ID][0]["signing_secret"]
     # Terra (the fake) signs with the secret it returned once, and the verdict is ok.
     [sent] = admin.deliver(DEV_ID, PAYLOAD)
     assert sent["status"] == 200
     event = run.line()
     assert (event["kind"], event["type"], event["verdict"]) == ("event", "activity", "ok")
-    code, _, err = run.stop()
+    code, out, err = run.stop()
     assert code == 0, err
+    assert created_secret not in out + err  # the secret is used, never shown
     assert f"Terra delivers here: {public} (environment Staging)" in err
     assert "paste it and save" not in err
     assert admin.destinations[DEV_ID] == []
     assert list(_records_dir(env).glob("*.json")) == []
     assert "Deleted destination" in err
-    secret = admin.requests("POST", "/unified-api/destinations")
-    assert len(secret) == 1
+    assert len(admin.requests("POST", "/unified-api/destinations")) == 1
 
 
 def test_a_destination_terra_did_not_create_is_left_alone_and_named(
