@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
 
 from terra_cli import __version__, render
-from terra_cli.commands import AppState
-from terra_cli.errors import ExitCode, TerraError
+from terra_cli.commands import AppState, SuggestingGroup, tidy_help
+from terra_cli.errors import ExitCode, Interrupted, TerraError
 
 # Top-level command name -> the module whose `register(app)` defines it.
 # Modules load only when their command runs (or for --help), so start-up
@@ -30,16 +29,18 @@ COMMANDS: dict[str, str] = {
     "widget": "terra_cli.commands.widget",
     "listen": "terra_cli.commands.listen",
     "trigger": "terra_cli.commands.trigger",
+    "check": "terra_cli.commands.check",
     "events": "terra_cli.commands.events",
     "integrations": "terra_cli.commands.integrations",
     "users": "terra_cli.commands.users",
     "data": "terra_cli.commands.data",
     "auth": "terra_cli.commands.auth",
     "doctor": "terra_cli.commands.doctor",
+    "mock": "terra_cli.commands.mock",
 }
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(SuggestingGroup):
     """The root group: lists every command, imports a command's module on first use."""
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -50,8 +51,19 @@ class LazyGroup(TyperGroup):
             holder = typer.Typer()
             importlib.import_module(COMMANDS[cmd_name]).register(holder)
             for name, command in typer.main.get_group(holder).commands.items():
+                tidy_help(command)
                 self.commands.setdefault(name, command)
         return self.commands.get(cmd_name)
+
+    def invoke(self, ctx: Any) -> Any:
+        # Typer turns Ctrl-C into a silent exit 130; say it, in the contract's two lines.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "Interrupted (Ctrl-C); the step under way was not finished.",
+                hint="Run the command again when ready.",
+            ) from None
 
 
 app = typer.Typer(
@@ -80,6 +92,7 @@ def root(
         typer.Option(
             "--profile",
             "-p",
+            metavar="NAME",
             help="Config profile to use (default: TERRA_PROFILE, then the active profile).",
             show_default=False,
         ),
@@ -108,6 +121,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         rv = app(args=args, prog_name="terra", standalone_mode=False)
         return rv if isinstance(rv, int) else ExitCode.OK
     except TerraError as exc:
+        if isinstance(exc, Interrupted):
+            render.new_line()  # the cursor is after the ^C (or a prompt), not at a line start
         render.error(exc.message, exc.hint)
         return exc.exit_code
     except typer.TyperException as exc:
@@ -131,8 +146,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return ExitCode.OK
     except KeyboardInterrupt:
-        render.info("Interrupted.")
-        return 130
+        render.new_line()
+        render.error("Interrupted (Ctrl-C).", "Run the command again when ready.")
+        return ExitCode.INTERRUPTED
     except Exception as exc:
         return _internal_error(exc)
 

@@ -169,9 +169,44 @@ def port_free(port: int, host: str = "127.0.0.1") -> Check:
     try:
         sock = _bind(host, port)
     except TerraError as exc:
+        running = _terra_listen_at(host, port)
+        if running is not None:
+            return _ok(
+                "port",
+                f"{host}:{port} is held by your own 'terra listen' (running, not broken: "
+                f"{running} so far); a second one needs another --port",
+            )
         return _fail("port", exc.message, exc.hint, exc.exit_code)
     sock.close()
     return _ok("port", f"{host}:{port} is free for terra listen")
+
+
+def _terra_listen_at(host: str, port: int, timeout: float = 1.0) -> str | None:
+    """When `terra listen` answers GET /healthz on the port: its event count, else None."""
+    import http.client
+    import json
+
+    from terra_cli.webhooks.receiver import display_host
+
+    conn = http.client.HTTPConnection(display_host(host).strip("[]"), port, timeout=timeout)
+    try:
+        conn.request("GET", "/healthz")
+        reply = conn.getresponse()
+        doc = json.loads(reply.read(65536)) if reply.status == 200 else None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+    if not (
+        isinstance(doc, dict)
+        and doc.get("status") == "ok"
+        and isinstance(doc.get("url"), str)
+        and "signing_secret" in doc
+        and isinstance(doc.get("events"), int)
+    ):
+        return None
+    events = doc["events"]
+    return f"{events} event{'s' if events != 1 else ''}"
 
 
 def forward_target(url: str, timeout: float = 3.0) -> Check:

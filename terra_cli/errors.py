@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     CANCELED = 7
     NETWORK = 8
     LOCAL = 9
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class TerraError(Exception):
@@ -74,3 +75,9 @@ class LocalResourceError(TerraError):
     """A local resource failed: port in use, unwritable config or event log."""
 
     exit_code = ExitCode.LOCAL
+
+
+class Interrupted(TerraError):
+    """The user pressed Ctrl-C (outside `listen`, where Ctrl-C is the normal stop)."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -154,11 +154,20 @@ def validate_profile(name: str) -> str:
     return name
 
 
+MASK_MIN = 12  # shorter secrets show as **** alone
+
+
 def mask(value: str) -> str:
-    """Mask a secret for display: first 4 + '…' + last 4, or '****' when short."""
-    if len(value) >= 12:
-        return f"{value[:4]}…{value[-4:]}"
-    return "****"
+    """Mask a secret for display, showing at most a third of it.
+
+    `n` characters from each end with `…` between, where 2n is at most a
+    third of the length and n at most 4: first 4 + last 4 from 24 characters
+    on, fewer below, and `****` under 12 characters.
+    """
+    if len(value) < MASK_MIN:
+        return "****"
+    n = min(4, len(value) // 6)
+    return f"{value[:n]}…{value[-n:]}"
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:

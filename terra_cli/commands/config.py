@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 
 from terra_cli import render
-from terra_cli.commands import load_settings
+from terra_cli.commands import SuggestingGroup, load_settings
 from terra_cli.errors import InputError
 from terra_cli.settings import KEYS, get_key, mask, validate_profile, validate_value
 
 config_app = typer.Typer(
+    cls=SuggestingGroup,
     help="Store credentials and settings (kept 0600 in the user config folder).",
     no_args_is_help=True,
 )
@@ -31,10 +32,17 @@ def _read_value(key_name: str, secret: bool) -> str:
             return render.prompt_hidden(f"{key_name} (input hidden)")
         return render.prompt_line(key_name)
     line = sys.stdin.readline()
+    if not line:
+        raise InputError(
+            f"No value for {key_name}: nothing came on stdin (and it is not a terminal to "
+            "ask on).",
+            hint=f'Pipe the value in: echo "$VALUE" | terra config set {key_name}',
+        )
     if not line.strip():
         raise InputError(
-            f"No value for {key_name}: stdin is not a terminal and gave no line.",
-            hint=f'Pipe the value in: echo "$VALUE" | terra config set {key_name}',
+            f"The value for {key_name} is empty: the line read from stdin has nothing on it.",
+            hint=f'Check the variable you pipe in: echo "$VALUE" | terra config set {key_name} '
+            f"('terra config unset {key_name}' removes a value).",
         )
     return line.rstrip("\r\n")
 
@@ -53,15 +61,17 @@ def set_(
 ) -> None:
     """Set KEY in the active profile."""
     spec = get_key(key)
-    settings = load_settings(ctx)
+    settings = load_settings(ctx, create=True)
+    from_argv = value is not None
     if value is None:
         value = _read_value(spec.name, spec.secret)
-    elif spec.secret:
+    clean = validate_value(spec, value)  # a bad value is refused before any other words
+    if from_argv and spec.secret:
         render.warn(
             f"{spec.name} given on the command line may stay in your shell history; "
-            f"next time run 'terra config set {spec.name}' and paste it at the prompt."
+            f"next time run 'terra config set {spec.name}' and paste it at the prompt.",
+            fit=True,
         )
-    clean = validate_value(spec, value)
     settings.file.set(settings.profile, spec, clean)
     settings.file.save()
     shown = "(hidden)" if spec.secret else clean
@@ -148,7 +158,10 @@ def profiles(ctx: typer.Context) -> None:
 
 
 @config_app.command("use")
-def use(ctx: typer.Context, profile: Annotated[str, typer.Argument(help="Profile name.")]) -> None:
+def use(
+    ctx: typer.Context,
+    profile: Annotated[str, typer.Argument(metavar="PROFILE", help="Profile name.")],
+) -> None:
     """Make PROFILE the active profile (created when new)."""
     name = validate_profile(profile)
     settings = load_settings(ctx)

@@ -29,8 +29,8 @@ def data(
         str | None,
         typer.Option(
             "--start",
-            help="First day: YYYY-MM-DD, unix seconds, today, yesterday, "
-            "or an age such as 7d or 2w.",
+            help="First day (required, except for athlete): YYYY-MM-DD, unix seconds, "
+            "today, yesterday, or an age such as 7d or 2w.",
             show_default=False,
         ),
     ] = None,

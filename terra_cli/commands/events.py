@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from terra_cli import render
-from terra_cli.commands import load_settings
+from terra_cli.commands import SuggestingGroup, load_settings
 from terra_cli.errors import AuthError
 from terra_cli.render import events as show
 from terra_cli.webhooks.events import summarize
@@ -18,6 +18,7 @@ from terra_cli.webhooks.store import EventStore, record_body
 from terra_cli.webhooks.trigger import DEFAULT_TARGET
 
 events_app = typer.Typer(
+    cls=SuggestingGroup,
     help="List, inspect and replay the events 'terra listen' saved.",
     no_args_is_help=True,
 )
@@ -81,9 +82,12 @@ def show_(
     raw: Annotated[
         bool, typer.Option("--raw", help="Print the stored body bytes exactly, nothing else.")
     ] = False,
+    with_body: Annotated[
+        bool, typer.Option("--body", help="Also show the body, pretty-printed, at the end.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the log record as JSON.")] = False,
 ) -> None:
-    """One event: summary, headers, pretty body and charts of its series."""
+    """One event: summary, charts of its series and headers; the body with --body."""
     record = EventStore.default().find(event_id)
     body = record_body(record)
     if raw:
@@ -93,7 +97,7 @@ def show_(
         render.result_json(record)
         return
     headers = recorded_headers(record)
-    show.event_view(record, summarize(body, headers), body, headers)
+    show.event_view(record, summarize(body, headers), body, headers, with_body=with_body)
 
 
 @events_app.command("replay")

@@ -283,7 +283,8 @@ def _with_forward_hints(
                 kind = cast(ErrorKind, fwd.error)
                 render.warn(
                     f"{describe(kind, fwd.url, timeout)} {failure_hint(fwd.url, kind, timeout)} "
-                    "The sender was answered 502."
+                    "The sender was answered 502.",
+                    fit=True,
                 )
                 return
 
@@ -362,7 +363,7 @@ def _line_sink(full: bool) -> Callable[[list[Event]], None]:
         failed = next((e for e in events if Verdict(e.verdict).failed), None)
         if not warned and failed is not None:
             warned = True
-            show.first_failure(failed)
+            show.first_failure(failed, failed.signed_at)
 
     return sink
 

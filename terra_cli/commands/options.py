@@ -25,3 +25,17 @@ FailureUrlOption = Annotated[
     str | None,
     typer.Option("--failure-url", help="Where the user lands when it fails.", show_default=False),
 ]
+SecretOption = Annotated[
+    str | None,
+    typer.Option(
+        "--secret",
+        metavar="S",
+        help="Signing secret (prefer 'terra config set signing-secret' or "
+        "TERRA_SIGNING_SECRET: a flag stays in shell history).",
+        show_default=False,
+    ),
+]
+SHELL_HISTORY_WARNING = (
+    "--secret on a command line stays in your shell history; prefer "
+    "'terra config set signing-secret' or TERRA_SIGNING_SECRET."
+)

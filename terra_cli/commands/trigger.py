@@ -12,6 +12,7 @@ import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
+from terra_cli.commands.options import SHELL_HISTORY_WARNING
 from terra_cli.errors import AuthError, UsageError
 from terra_cli.render import events as show
 from terra_cli.webhooks import samples
@@ -120,10 +121,7 @@ def trigger(
     event = compose(event_type, now, secrets.randbits(32), options, assignments or (), file)
 
     if secret is not None:
-        render.warn(
-            "--secret on a command line stays in your shell history; prefer "
-            "'terra config set signing-secret' or TERRA_SIGNING_SECRET."
-        )
+        render.warn(SHELL_HISTORY_WARNING)
     settings = load_settings(ctx, signing_secret=secret)
     key = None
     if not unsigned:

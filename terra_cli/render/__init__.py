@@ -17,6 +17,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from terra_cli.errors import TerraError
+
 _RESET = "\x1b[0m"
 STYLES = {
     "error": "\x1b[1;31m",
@@ -26,6 +28,34 @@ STYLES = {
     "dim": "\x1b[2m",
     "bold": "\x1b[1m",
 }
+
+# One vocabulary of signature verdicts for every view (live line, summary,
+# events list, events show): the word itself, coloured the same way everywhere.
+VERDICTS = ("ok", "bad", "stale", "unsigned", "unchecked")
+VERDICT_STYLES = {
+    "ok": "ok",
+    "bad": "error",
+    "stale": "error",
+    "unsigned": "error",
+    "unchecked": "warn",
+}
+VERDICT_WIDTH = max(len(v) for v in VERDICTS)
+
+
+def verdict_code(verdict: str) -> str | None:
+    """The ANSI code for a verdict word (None for an unknown word)."""
+    name = VERDICT_STYLES.get(verdict)
+    return STYLES[name] if name else None
+
+
+def verdict_word(verdict: str, stream: IO[str] | None = None, pad: int = 0) -> str:
+    """The verdict as shown everywhere, padded to `pad` outside the colour codes."""
+    text = verdict or "-"
+    padding = " " * max(0, pad - len(text))
+    code = verdict_code(text)
+    if code is None or not color_enabled(stream):
+        return text + padding
+    return f"{code}{text}{_RESET}{padding}"
 
 
 def color_enabled(stream: IO[str] | None = None) -> bool:
@@ -63,6 +93,40 @@ def _err_line(text: str) -> None:
     sys.stderr.flush()
 
 
+def terminal_width(stream: IO[str] | None = None) -> int | None:
+    """The stream's terminal width, or None when it is not a terminal (never wrap then)."""
+    stream = stream if stream is not None else sys.stderr
+    if not is_terminal(stream):
+        return None
+    import shutil
+
+    return max(20, shutil.get_terminal_size().columns)
+
+
+def wrap(text: str, width: int | None, indent: int = 0, first: int = 0) -> str:
+    """`text` wrapped to `width` (continuation lines indented); unchanged when width is None.
+
+    `first` is how many columns a prefix (such as `Warning: `) already takes
+    on the first line.
+    """
+    if width is None:
+        return text
+    import textwrap
+
+    lines = textwrap.wrap(
+        text,
+        width=max(10, width),
+        initial_indent=" " * first,
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    if not lines:
+        return text
+    lines[0] = lines[0][first:]
+    return "\n".join(lines)
+
+
 def error(message: str, hint: str | None = None) -> None:
     """The contract's two lines: `Error: ...` and `Hint: ...`, on stderr, never wrapped."""
     _err_line(f"{style('Error:', 'error')} {message}")
@@ -70,7 +134,10 @@ def error(message: str, hint: str | None = None) -> None:
         _err_line(f"{style('Hint:', 'hint')} {hint}")
 
 
-def warn(message: str) -> None:
+def warn(message: str, fit: bool = False) -> None:
+    """`Warning: ...` on stderr; with `fit`, wrapped to a terminal's width (never when piped)."""
+    if fit:
+        message = wrap(message, terminal_width(sys.stderr), indent=2, first=len("Warning: "))
     _err_line(f"{style('Warning:', 'warn')} {message}")
 
 
@@ -131,18 +198,39 @@ def progress(message: str) -> Iterator[None]:
         yield
 
 
+def new_line() -> None:
+    """End the current terminal line (after a prompt or an echoed ^C); nothing when piped."""
+    if is_terminal(sys.stderr):
+        _err_line("")
+
+
+def _interrupted() -> TerraError:
+    from terra_cli.errors import Interrupted
+
+    return Interrupted(
+        "Interrupted at the prompt (Ctrl-C); nothing was changed.",
+        hint="Run the command again when ready.",
+    )
+
+
 def prompt_hidden(label: str) -> str:
     """Ask for a secret on the terminal without echoing it (the prompt goes to stderr)."""
     import getpass
 
-    return getpass.getpass(f"{label}: ", stream=sys.stderr)
+    try:
+        return getpass.getpass(f"{label}: ", stream=sys.stderr)
+    except KeyboardInterrupt:
+        raise _interrupted() from None
 
 
 def prompt_line(label: str) -> str:
     """Ask for a visible value on the terminal (the prompt goes to stderr)."""
     sys.stderr.write(f"{label}: ")
     sys.stderr.flush()
-    return sys.stdin.readline().rstrip("\r\n")
+    try:
+        return sys.stdin.readline().rstrip("\r\n")
+    except KeyboardInterrupt:
+        raise _interrupted() from None
 
 
 def confirm(question: str) -> bool:

@@ -9,9 +9,20 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from terra_cli.render import info, style, success, table, warn
+from terra_cli.render import (
+    STYLES,
+    color_enabled,
+    info,
+    style,
+    success,
+    terminal_width,
+    verdict_code,
+    verdict_word,
+)
+from terra_cli.render.listen import KIND_STYLES
 from terra_cli.webhooks.events import Summary, decode_body, human_size
 
 if TYPE_CHECKING:
@@ -19,17 +30,20 @@ if TYPE_CHECKING:
 
 
 def delivery(what: str, size: int, records: int | None, result: Delivery) -> None:
-    """One stderr line saying what was sent where and what came back."""
+    """One stderr line saying what was sent where and what came back.
+
+    A failure gets no Warning line here: the command's own Error/Hint follow,
+    so only the facts the error does not carry (latency, the app's answer) show.
+    """
     held = f", {records} record{'s' if records != 1 else ''}" if records is not None else ""
     sent = f"{what} ({human_size(size)}{held}) → {result.url}"
     if result.status is None:
-        warn(f"{sent}: no answer ({result.error})")
-        return
+        return  # the error that follows says why nothing answered
     line = f"{sent}: {result.status} in {result.latency_ms:.0f} ms"
     if result.ok:
         success(line)
         return
-    warn(line)
+    info(line)
     if result.body:
         snippet = result.body[:300].decode("utf-8", "replace").strip()
         info(f"  the app answered: {snippet}")
@@ -174,37 +188,165 @@ def _forward_text(forward: Any) -> str:
     return f"{forward['status']} in {float(forward.get('latency_ms') or 0):.0f} ms"
 
 
+LIST_COLUMNS = [
+    "id",
+    "received",
+    "type",
+    "provider",
+    "user",
+    "verdict",
+    "status",
+    "forward",
+    "size",
+    "summary",
+]
+
+
+def _row(record: dict[str, Any], summary: Summary) -> dict[str, str]:
+    """One logged event as the list's named text cells."""
+    return {
+        "id": str(record.get("id", "")),
+        "received": str(record.get("received_at", "")).replace("T", " ")[:19],
+        "type": summary.type or "?",
+        "provider": summary.provider or "-",
+        "user": summary.user_id or "-",
+        "verdict": str(record.get("verdict", "")),
+        "status": str(record.get("status", "")),
+        "forward": _forward_text(record.get("forward")),
+        "size": human_size(int(record.get("size") or 0)),
+        "summary": summary.text,
+        "kind": summary.kind,
+    }
+
+
 def event_table(rows: Sequence[tuple[dict[str, Any], Summary]]) -> None:
-    """The `events list` table on stdout: one row per logged event."""
-    table(
-        [
-            {
-                "id": str(record.get("id", "")),
-                "received": str(record.get("received_at", "")).replace("T", " ")[:19],
-                "type": summary.type or "?",
-                "provider": summary.provider or "-",
-                "user": (summary.user_id or "-")[:8],
-                "verdict": str(record.get("verdict", "")),
-                "status": str(record.get("status", "")),
-                "forward": _forward_text(record.get("forward")),
-                "size": human_size(int(record.get("size") or 0)),
-                "summary": summary.text,
-            }
-            for record, summary in rows
-        ],
-        [
-            "id",
-            "received",
-            "type",
-            "provider",
-            "user",
-            "verdict",
-            "status",
-            "forward",
-            "size",
-            "summary",
-        ],
+    """The `events list` view on stdout: aligned columns on a terminal, tab-separated otherwise."""
+    cells = [_row(record, summary) for record, summary in rows]
+    width = terminal_width(sys.stdout)
+    if width is None:
+        sys.stdout.write("\t".join(LIST_COLUMNS) + "\n")
+        for row in cells:
+            short = {**row, "user": row["user"][:8]}
+            sys.stdout.write("\t".join(short[col] for col in LIST_COLUMNS) + "\n")
+        sys.stdout.flush()
+        return
+    sys.stdout.write("".join(line + "\n" for line in list_lines(cells, width, _color())))
+    sys.stdout.flush()
+
+
+def _color() -> bool:
+    return color_enabled(sys.stdout)
+
+
+def _local(received: str, with_year: bool) -> str:
+    """A log stamp (UTC) in local time: `11-28 10:00:05`, or with the year."""
+    try:
+        stamp = datetime.fromisoformat(received.replace(" ", "T") + "+00:00").astimezone()
+    except ValueError:
+        return received
+    return stamp.strftime("%Y-%m-%d %H:%M:%S" if with_year else "%m-%d %H:%M:%S")
+
+
+# Columns of `events list`, in screen order. The first four are on every
+# row at every width (the id is never cut, the verdict never moves); the
+# others join the first row while the terminal has room and otherwise go,
+# with the summary, to an indented row below.
+_ALWAYS = ("id", "received", "verdict", "type")
+_OPTIONAL = ("provider", "user", "size")
+_HEADERS = {
+    "id": "ID",
+    "received": "RECEIVED",
+    "verdict": "VERDICT",
+    "type": "TYPE",
+    "provider": "PROVIDER",
+    "user": "USER",
+    "size": "SIZE",
+    "summary": "SUMMARY",
+}
+_SUMMARY_MIN = 32  # narrower than this, the summary gets a row of its own
+LIST_INDENT = 4
+
+
+def list_lines(cells: list[dict[str, str]], width: int, color: bool = False) -> list[str]:
+    """The list's screen lines at `width`: a header, then one or two rows per event.
+
+    Nothing is wider than `width`; the event id is always whole.
+    """
+    with_year = width >= 120
+    cells = [{**c, "received": _local(c["received"], with_year)} for c in cells]
+    full_user = width >= 160
+    for c in cells:
+        if not full_user:
+            c["user"] = c["user"][:8]
+
+    def col_width(name: str) -> int:
+        return max([len(_HEADERS[name])] + [len(c[name]) for c in cells])
+
+    widths = {name: col_width(name) for name in (*_ALWAYS, *_OPTIONAL)}
+    shown = list(_ALWAYS)
+    used = sum(widths[n] for n in shown) + 2 * (len(shown) - 1)
+    for name in _OPTIONAL:
+        if used + 2 + widths[name] <= width:
+            shown.append(name)
+            used += 2 + widths[name]
+        else:
+            break
+    moved = [n for n in _OPTIONAL if n not in shown]
+    inline = not moved and width - used - 2 >= _SUMMARY_MIN
+    summary_at = used + 2
+
+    def paint(text: str, code: str | None) -> str:
+        return f"{code}{text}\x1b[0m" if color and code else text
+
+    def cell(row: dict[str, str], name: str) -> str:
+        text = row[name]
+        padded = text.rjust(widths[name]) if name == "size" else text.ljust(widths[name])
+        if name == "verdict":
+            return paint(text, verdict_code(text)) + padded[len(text) :]
+        if name == "type":
+            return paint(text, KIND_STYLES.get(row["kind"])) + padded[len(text) :]
+        if name == "received":
+            return paint(padded, STYLES["dim"])
+        return padded
+
+    header = "  ".join(
+        (_HEADERS[n].rjust(widths[n]) if n == "size" else _HEADERS[n].ljust(widths[n]))
+        for n in shown
     )
+    if inline:
+        header += "  " + _HEADERS["summary"]
+    lines = [paint(header.rstrip(), STYLES["bold"])]
+    for row in cells:
+        first = "  ".join(cell(row, n) for n in shown)
+        extra = [row["summary"]]
+        if row["status"] and not row["status"].startswith("2"):
+            extra.append(f"answered {row['status']}")
+        if row["forward"] != "-":
+            extra.append(f"forward {row['forward']}")
+        if inline:
+            room = width - summary_at
+            wrapped = _wrap("; ".join(extra), room)
+            lines.append(first + "  " + wrapped[0])
+            lines += [" " * summary_at + more for more in wrapped[1:]]
+            continue
+        lines.append(first.rstrip())
+        columns = "".join(cell(row, n) + "  " for n in moved)  # aligned like the first row
+        lead = LIST_INDENT + len("".join(_pad(row, n, widths) + "  " for n in moved))
+        wrapped = _wrap("; ".join(extra), width - lead)
+        lines.append(" " * LIST_INDENT + columns + wrapped[0])
+        lines += [" " * lead + more for more in wrapped[1:]]
+    return lines
+
+
+def _pad(row: dict[str, str], name: str, widths: dict[str, int]) -> str:
+    return row[name].ljust(widths[name])
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Words of `text` in lines of at most `width` (a longer word is broken)."""
+    import textwrap
+
+    return textwrap.wrap(text, max(10, width), break_on_hyphens=False) or [""]
 
 
 def pretty_body(body: bytes, headers: Sequence[tuple[str, str]]) -> str:
@@ -223,14 +365,25 @@ def pretty_body(body: bytes, headers: Sequence[tuple[str, str]]) -> str:
 
 
 def event_view(
-    record: dict[str, Any], summary: Summary, body: bytes, headers: Sequence[tuple[str, str]]
+    record: dict[str, Any],
+    summary: Summary,
+    body: bytes,
+    headers: Sequence[tuple[str, str]],
+    with_body: bool = False,
 ) -> None:
-    """The readable `events show` view on stdout: facts, headers, body, charts."""
-    lines = [heading(f"{record.get('id')}  {summary.type or '?'}  {summary.text}")]
+    """The readable `events show` view on stdout: summary and facts, charts, headers, body.
+
+    The body (often thousands of lines) comes only with `with_body`; without
+    it a last line says how to get it.
+    """
+    width = terminal_width(sys.stdout)
+    title = f"{record.get('id')}  {summary.type or '?'}  "
+    lines = [heading(_hang(title, summary.text, width, words=True))]
+    shown_verdict = verdict_word(str(record.get("verdict")), sys.stdout)
     facts = [
         ("received", f"{record.get('received_at')}  {record.get('method')} {record.get('path')}"),
         ("user", _user_text(summary)),
-        ("signature", str(record.get("verdict"))),
+        ("signature", shown_verdict),
         ("answered", str(record.get("status"))),
         ("forward", _forward_text(record.get("forward"))),
         ("size", human_size(int(record.get("size") or len(body)))),
@@ -238,34 +391,71 @@ def event_view(
     forward = record.get("forward")
     if isinstance(forward, dict):
         facts[4] = ("forward", f"{forward.get('url')} → {_forward_text(forward)}")
-    lines += [f"  {name:<10} {value}" for name, value in facts]
-    lines += ["", heading("Headers")]
-    lines += [f"  {name}: {value}" for name, value in headers] or ["  (none)"]
-    lines += ["", heading("Body")]
-    if record.get("body") is None and record.get("body_b64") is None:
-        lines.append(f"  (not kept: the request was answered {record.get('status')})")
-    else:
-        lines.append(pretty_body(body, headers))
+    if summary.user_id and summary.reference_id:
+        facts.insert(2, ("reference", summary.reference_id))
+    reference = _header(headers, "terra-reference")
+    if reference:
+        facts.append(("ref", reference))
+    trace = _header(headers, "x-terra-trace-id")
+    if trace:
+        facts.append(("trace id", trace))
+    lines += [_hang(f"  {name:<10} ", value, width) for name, value in facts]
     decoded = decode_body(body, headers)
     if decoded:
         try:
-            charts = series_charts(json.loads(decoded))
+            charts = series_charts(json.loads(decoded), _chart_width(width))
         except ValueError:
             charts = []
         if charts:
             lines += ["", heading("Series")]
             lines += charts
+    lines += ["", heading("Headers")]
+    lines += [_hang(f"  {name}: ", value, width) for name, value in headers] or ["  (none)"]
+    lines.append("")
+    if record.get("body") is None and record.get("body_b64") is None:
+        lines += [heading("Body"), f"  (not kept: the request was answered {record.get('status')})"]
+    elif with_body:
+        lines += [heading("Body"), pretty_body(body, headers)]
+    else:
+        note = (
+            f"{human_size(len(body))}, not shown; 'terra events show {record.get('id')} "
+            "--body' shows it, --raw prints the stored bytes."
+        )
+        lines.append(_hang("Body: ", note, width, words=True))
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
 
 
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def _chart_width(width: int | None) -> int:
+    """Chart columns: 60, fewer on a terminal too narrow for them and the labels."""
+    return 60 if width is None else max(20, min(60, width - 12))
+
+
+def _hang(label: str, value: str, width: int | None, words: bool = False) -> str:
+    """`label` + `value`, the value wrapped under itself to fit a terminal (not when piped).
+
+    Values such as signatures and ids are split anywhere (never shortened);
+    with `words`, text is wrapped between words.
+    """
+    if width is None or len(label) + len(value) <= width:
+        return label + value
+    room = max(10, width - len(label))
+    if words:
+        pieces = _wrap(value, room)
+    else:
+        pieces = [value[i : i + room] for i in range(0, len(value), room)]
+    return label + ("\n" + " " * len(label)).join(pieces)
+
+
 def _user_text(summary: Summary) -> str:
-    """User id, provider and reference on one line."""
+    """User id and provider (the user's reference_id has a line of its own)."""
     if not summary.user_id:
         return "-"
     text = summary.user_id
     if summary.provider:
         text += f" ({summary.provider})"
-    if summary.reference_id:
-        text += f", reference {summary.reference_id}"
     return text

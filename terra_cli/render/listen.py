@@ -11,14 +11,25 @@ import contextlib
 import json
 import os
 import select
-import shutil
 import stat
 import sys
+import textwrap
 from collections.abc import Mapping
 from datetime import datetime
 
-from terra_cli.render import STYLES, color_enabled, info, is_terminal, result_ndjson, warn
-from terra_cli.webhooks.events import Event, decode_body, human_size
+from terra_cli.render import (
+    STYLES,
+    VERDICT_WIDTH,
+    color_enabled,
+    info,
+    is_terminal,
+    result_ndjson,
+    terminal_width,
+    verdict_code,
+    verdict_word,
+    warn,
+)
+from terra_cli.webhooks.events import KNOWN_TYPES, Event, decode_body, human_size
 
 _RESET = "\x1b[0m"
 KIND_STYLES = {
@@ -30,14 +41,20 @@ KIND_STYLES = {
     "unknown": "\x1b[35m",  # magenta
     "invalid": "\x1b[31m",
 }
-VERDICT_TEXT = {
-    "ok": "✓ signed",
-    "unchecked": "unchecked",
-    "bad": "✗ BAD SIGNATURE",
-    "stale": "✗ STALE SIGNATURE",
-    "unsigned": "✗ UNSIGNED",
-}
 FULL_LIMIT = 8000  # characters of pretty JSON shown by --full before cutting
+
+# The live line's columns. Widths come from everything Terra sends, so the
+# columns line up whatever arrives: the longest type (large_request_processing)
+# and provider slug (FREESTYLELIBRE, HEALTH_CONNECT); a longer, unknown name is
+# the only thing cut, with an ellipsis.
+TIME_WIDTH = 8
+TYPE_WIDTH = max(len(name) for name in KNOWN_TYPES)
+PROVIDER_WIDTH = 14
+SIZE_WIDTH = 8  # "100.0 KB"
+SHORT_ID = 8
+FULL_ID = 36  # a uuid
+FULL_USER_FROM = 220  # from this many columns the whole user id fits beside the rest
+INDENT = TIME_WIDTH + 1  # continuation rows start under the verdict
 
 
 def _paint(text: str, code: str | None, color: bool) -> str:
@@ -59,55 +76,99 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def _visible(parts: list[tuple[str, str | None]]) -> int:
-    """The width of parts joined by single spaces."""
-    return sum(len(text) for text, _ in parts) + len(parts) - 1
+Cell = tuple[str, str | None]  # visible text, ANSI code
 
 
-def event_line(event: Event, width: int | None = None, color: bool = False) -> str:
-    """One line: time, type, provider, user, reference, size, what it holds, verdict, forward.
+def _user_width(width: int | None) -> int:
+    return FULL_ID if width is None or width >= FULL_USER_FROM else SHORT_ID
 
-    With `width`, the description is shortened so the whole line fits.
-    """
-    verdict_code = (
-        STYLES["ok"]
-        if event.verdict == "ok"
-        else STYLES["dim"]
-        if event.verdict == "unchecked"
-        else STYLES["error"]
-    )
-    head: list[tuple[str, str | None]] = [
+
+def _head(event: Event, width: int | None) -> list[Cell]:
+    """The fixed columns: time, verdict, type, provider, user id, size (always aligned)."""
+    user_w = _user_width(width)
+    user = event.user_id or "-"
+    if len(user) > user_w:
+        user = user[:user_w]  # a prefix, like a short git hash; the full id is in events show
+    return [
         (_clock(event.received_at), STYLES["dim"]),
-        (f"{(event.type or '?'):<16}", KIND_STYLES.get(event.kind)),
-        (f"{(event.provider or '-'):<7}", None),
-        (f"{(event.user_id[:8] if event.user_id else '-'):<8}", None),
-        (human_size(event.size), STYLES["dim"]),
+        (f"{event.verdict or '-':<{VERDICT_WIDTH}}", verdict_code(event.verdict)),
+        (f"{_fit(event.type or '?', TYPE_WIDTH):<{TYPE_WIDTH}}", KIND_STYLES.get(event.kind)),
+        (f"{_fit(event.provider or '-', PROVIDER_WIDTH):<{PROVIDER_WIDTH}}", None),
+        (f"{user:<{user_w}}", None),
+        (f"{human_size(event.size):>{SIZE_WIDTH}}", STYLES["dim"]),
     ]
-    if event.reference_id:
-        head.insert(4, ("ref:" + _fit(event.reference_id, 20), None))
-    verdict_text = VERDICT_TEXT.get(event.verdict, event.verdict)
-    tail: list[tuple[str, str | None]] = [(verdict_text, verdict_code)]
+
+
+WRAPS, KEEP, OPTIONAL = "wraps", "keep", "optional"
+
+
+def _flow(event: Event) -> list[tuple[str, str | None, str]]:
+    """The parts after the columns, in order: (text, ANSI code, how it may move).
+
+    `wraps` (the summary) may take several rows; `keep` moves whole to the
+    next row; `optional` (the user's reference_id, also in `events show`)
+    shows only where it fits on a row already there.
+    """
+    parts: list[tuple[str, str | None, str]] = []
+    if event.terra_reference:
+        parts.append((f"ref:{event.terra_reference}", STYLES["bold"], KEEP))
+    if event.summary:
+        parts.append((event.summary, None, WRAPS))
     if event.forward is not None:
         fwd = event.forward
         if fwd.status is None:
-            tail.append((f"-> failed ({fwd.error or 'unreachable'})", STYLES["error"]))
+            parts.append((f"-> failed ({fwd.error or 'unreachable'})", STYLES["error"], KEEP))
         else:
             code = STYLES["ok"] if 200 <= fwd.status < 300 else STYLES["error"]
-            tail.append((f"-> {fwd.status} in {fwd.latency_ms:.0f} ms", code))
+            parts.append((f"-> {fwd.status} in {fwd.latency_ms:.0f} ms", code, KEEP))
     elif not 200 <= event.status < 300:
-        tail.append((f"answered {event.status}", STYLES["error"]))
+        parts.append((f"answered {event.status}", STYLES["error"], KEEP))
     if event.retry:
-        tail.append(("(retry)", STYLES["warn"]))
-    description = event.summary
-    if width is not None:
-        # Narrow screens lose the reference, then the size, before the verdict.
-        for optional in (4, 4):
-            if _visible(head + tail) <= width - 12 or len(head) <= 4:
-                break
-            del head[optional]
-        description = _fit(description, width - _visible(head + tail) - 1)
-    parts = [*head, (description, None), *tail] if description else [*head, *tail]
-    return " ".join(_paint(text, code, color) for text, code in parts)
+        parts.append(("(retry)", STYLES["warn"], KEEP))
+    if event.reference_id:
+        parts.append((f"reference_id={event.reference_id}", None, OPTIONAL))
+    return parts
+
+
+def event_rows(event: Event, width: int | None = None, color: bool = False) -> list[str]:
+    """An event as screen rows: the aligned columns, then what it holds.
+
+    Columns (time, verdict, type, provider, user id, size) sit at the same
+    place on every event. The rest (the terra-reference as `ref:`, the
+    summary, the forward result, the user's reference_id) follows on the same
+    row while it fits, and continues on rows indented under the verdict:
+    nothing that fits is cut, and no row is wider than `width`. A summary
+    longer than a row wraps; the reference_id is left out where it would need
+    a row of its own. With no width (not a terminal) it is one line, never
+    wrapped.
+    """
+    head = _head(event, width)
+    rows: list[list[Cell]] = [head]
+    used = sum(len(t) for t, _ in head) + len(head) - 1
+    room = None if width is None else max(10, width - INDENT)
+    for text, code, how in _flow(event):
+        if width is None or room is None or used + 1 + len(text) <= width:
+            rows[-1].append((text, code))
+            used += 1 + len(text)
+            continue
+        if how == OPTIONAL:
+            continue
+        if len(text) <= room:
+            pieces = [text]
+        elif how == WRAPS:
+            pieces = textwrap.wrap(text, room, break_on_hyphens=False)[:3] or [text]
+            pieces = [_fit(piece, room) for piece in pieces]
+        else:
+            pieces = [_fit(text, room)]
+        for piece in pieces:
+            rows.append([(" " * (INDENT - 1), None), (piece, code)])
+            used = INDENT + len(piece)
+    return [" ".join(_paint(t, c, color) for t, c in row) for row in rows]
+
+
+def event_line(event: Event, width: int | None = None, color: bool = False) -> str:
+    """The event's rows joined by newlines (one line when `width` is None)."""
+    return "\n".join(event_rows(event, width, color))
 
 
 def full_body(event: Event, limit: int = FULL_LIMIT) -> str:
@@ -140,10 +201,9 @@ class EventPrinter:
     def __init__(self, full: bool = False) -> None:
         self.full = full
         self.color = color_enabled(sys.stdout)
-        self.fit = is_terminal(sys.stdout) or bool(os.environ.get("COLUMNS"))
 
     def __call__(self, events: list[Event]) -> None:
-        width = shutil.get_terminal_size().columns if self.fit else None
+        width = terminal_width(sys.stdout)  # None when piped: one line per event, unwrapped
         out: list[str] = []
         for event in events:
             out.append(event_line(event, width, self.color) + "\n")
@@ -220,17 +280,73 @@ def banner(
     info("  Stop:        Ctrl-C")
 
 
-def first_failure(event: Event) -> None:
-    """A loud one-time warning the first time a signature check fails."""
+def failure_advice(verdict: str, event_id: str, signed_at: int | None, received_at: str) -> str:
+    """What a failed verdict means and what to check, in a few plain sentences."""
+    if verdict == "unsigned":
+        return (
+            f"{event_id} came with no signature header at all (neither X-Terra-Signature nor "
+            "terra-signature). Terra signs every delivery, so is the sender Terra? If it is "
+            "your own test or tool, it needs the signing secret to sign ('terra trigger' "
+            "signs with the configured one); 'terra listen' without a signing secret only "
+            "marks events unchecked."
+        )
+    if verdict == "stale":
+        skew = _skew(signed_at, received_at)
+        if skew is not None and skew < 0:
+            return (
+                f"{event_id} is signed with a timestamp {_seconds(-skew)} in the future. "
+                "That is clock skew: check this machine's clock (and the sender's), e.g. "
+                "that NTP is on."
+            )
+        age = f" {_seconds(skew)} old" if skew is not None else " too old"
+        return (
+            f"{event_id} is signed with a timestamp{age}, outside --tolerance. A replay "
+            "with --original-signature keeps the old timestamp (replay without it to sign "
+            "afresh); otherwise check this machine's clock."
+        )
+    return (
+        f"{event_id} has a signature that does not match the body. Check that the signing "
+        "secret is the one of this destination in Terra's dashboard ('terra config set "
+        "signing-secret'), and that nothing between Terra and here changes the body."
+    )
+
+
+def _skew(signed_at: int | None, received_at: str) -> float | None:
+    """Seconds between the signature's timestamp and the arrival (negative: in the future)."""
+    if signed_at is None:
+        return None
+    try:
+        got = datetime.fromisoformat(received_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+    return got - signed_at
+
+
+def _seconds(value: float) -> str:
+    value = abs(value)
+    if value < 120:
+        return f"{value:.0f} s"
+    if value < 7200:
+        return f"{value / 60:.0f} min"
+    if value < 172800:
+        return f"{value / 3600:.0f} h"
+    return f"{value / 86400:.0f} days"
+
+
+def first_failure(event: Event, signed_at: int | None = None) -> None:
+    """A loud one-time warning the first time a signature check fails, wrapped to the width."""
     warn(
-        f"signature check failed ({event.verdict}) for {event.id}. Check that the signing "
-        "secret matches the destination's in Terra's dashboard "
-        "('terra config set signing-secret')."
+        f"signature check failed ({event.verdict}). "
+        + failure_advice(event.verdict, event.id, signed_at, event.received_at),
+        fit=True,
     )
 
 
 def unknown_types(names: list[str], known: list[str]) -> None:
-    warn(f"unknown event type(s) for --events: {', '.join(names)}. Known: {', '.join(known)}.")
+    warn(
+        f"unknown event type(s) for --events: {', '.join(names)}. Known: {', '.join(known)}.",
+        fit=True,
+    )
 
 
 def summary(
@@ -244,7 +360,10 @@ def summary(
 ) -> None:
     """The closing lines on stderr: events by verdict, and where the log is."""
     with contextlib.suppress(OSError, ValueError):
-        counts = ", ".join(f"{n} {v}" for v, n in sorted(by_verdict.items())) or "none"
+        counts = (
+            ", ".join(f"{n} {verdict_word(v, sys.stderr)}" for v, n in sorted(by_verdict.items()))
+            or "none"
+        )
         why = {
             "max-events": "reached --max-events",
             "timeout": "reached --timeout",
@@ -255,6 +374,8 @@ def summary(
             "parent-gone": "the shell or program that started it is gone",
         }.get(reason, "stopped")
         noun = "event" if events == 1 else "events"
+        if reason == "stopped" and is_terminal(sys.stderr):
+            sys.stderr.write("\n")  # the terminal echoed ^C where the cursor was
         info(f"Stopped ({why}) after {elapsed:.1f} s: {events} {noun} ({counts}).")
         if dropped:
             info(f"{dropped} request(s) dropped: the client was too slow or went away.")
@@ -279,4 +400,3 @@ def stdout_closed() -> bool:
     poller = select.poll()
     poller.register(fd, 0)  # POLLERR/POLLHUP are always reported
     return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
-

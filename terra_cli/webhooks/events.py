@@ -148,6 +148,7 @@ class Event:
     end: str | None = None
     body: bytes = field(default=b"", repr=False, compare=False)
     content_encoding: str | None = None
+    signed_at: int | None = None  # the signature header's timestamp, for the stale advice
 
     def to_json(self) -> dict[str, Any]:
         """The NDJSON record, in the contract's field order."""
@@ -429,7 +430,13 @@ def build_event(delivery: Delivery, keep_body: bool = False) -> Event:
     else:
         summary = summarize(delivery.body, delivery.headers)
     wanted: dict[str, str | None] = dict.fromkeys(
-        ("terra-reference", "x-terra-trace-id", "content-encoding")
+        (
+            "terra-reference",
+            "x-terra-trace-id",
+            "content-encoding",
+            "x-terra-signature",
+            "terra-signature",
+        )
     )
     for name, value in delivery.headers:
         key = name.lower()
@@ -458,7 +465,22 @@ def build_event(delivery: Delivery, keep_body: bool = False) -> Event:
         end=summary.end,
         body=delivery.body if keep_body else b"",
         content_encoding=wanted["content-encoding"],
+        signed_at=_signed_at(wanted["x-terra-signature"] or wanted["terra-signature"]),
     )
+
+
+def _signed_at(header: str | None) -> int | None:
+    """The `t=` of a signature header, when it is a number."""
+    if not header:
+        return None
+    for part in header.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() == "t":
+            try:
+                return int(value.strip())
+            except ValueError:
+                return None
+    return None
 
 
 def _str(value: Any) -> str | None:
@@ -500,4 +522,3 @@ def human_size(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.1f} KB"
     return f"{n / (1024 * 1024):.1f} MB"
-

@@ -20,7 +20,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from terra_cli.errors import InputError
@@ -448,3 +448,93 @@ def apply_set(payload: Any, assignment: str) -> None:
                 f"{type(node).__name__}, not an object or list.",
                 hint=hint,
             )
+
+
+# ---------------------------------------------------------------- per user and day (terra mock)
+#
+# `terra mock` serves the same records over REST and webhooks, so they must
+# depend on nothing but (seed, user, day): each day gets its own random
+# source, and the user's time zone comes from (seed, user) alone.
+
+DAY_RECORDS: dict[str, records.Record] = {
+    "activity": records.activity,
+    "body": records.body,
+    "daily": records.daily,
+    "sleep": records.sleep,
+    "nutrition": records.nutrition,
+    "menstruation": records.menstruation,
+}
+
+
+def _user_zone(seed: int, user_id: str) -> timezone:
+    """The time zone `user_id` lives in, for this seed."""
+    hours = random.Random(f"tz:{seed}:{user_id}").choice(OFFSETS)  # noqa: S311 - sample data
+    return timezone(timedelta(hours=hours))
+
+
+def _user_context(
+    seed: int, user: dict[str, Any], salt: str, now: datetime, samples: bool
+) -> Context:
+    """A Context for `user` (a TerraUser dict) whose randomness comes from (seed, user, salt)."""
+    user_id = str(user["user_id"])
+    return Context(
+        rng=random.Random(f"{salt}:{seed}:{user_id}"),  # noqa: S311 - sample data, not keys
+        now=now,
+        tz=_user_zone(seed, user_id),
+        provider=str(user.get("provider") or "GARMIN").upper(),
+        user_id=user_id,
+        reference_id=str(user.get("reference_id") or ""),
+        samples=samples,
+    )
+
+
+def day_records(
+    kind: str, seed: int, user: dict[str, Any], day: date, samples: bool
+) -> list[dict[str, Any]]:
+    """The `kind` records of `user` for local day `day`: the same for the same inputs."""
+    build_record = DAY_RECORDS[kind]
+    # Noon of the next local day, one day back: day_start(1) is local midnight of `day`.
+    zone = _user_zone(seed, str(user["user_id"]))
+    noon = datetime.combine(day + timedelta(days=1), time(12), tzinfo=zone)
+    ctx = _user_context(seed, user, f"{kind}:{day.isoformat()}", noon, samples)
+    return [build_record(ctx, 1)]
+
+
+def athlete_event(seed: int, user: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The `athlete` event for `user`: the same profile for the same (seed, user)."""
+    ctx = _user_context(seed, user, "athlete", now, True)
+    body = _athlete(ctx)
+    body["user"] = dict(user)
+    return body
+
+
+def user_event(
+    name: str, now: datetime, seed: int, user: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
+    """A sample event of type `name` about `user` (a TerraUser dict), `fields` set on top."""
+    body = build(
+        name,
+        now,
+        seed,
+        SampleOptions(
+            user_id=str(user["user_id"]),
+            reference_id=user.get("reference_id"),
+            provider=user.get("provider"),
+        ),
+    )
+    if "user" in body:
+        body["user"] = dict(user)
+    body.update(fields)
+    return body
+
+
+def planned_on(seed: int, user: dict[str, Any], day: date) -> dict[str, Any] | None:
+    """`user`'s provider-side planned workout on `day`, or None (about two days in five)."""
+    user_id = str(user["user_id"])
+    if random.Random(f"plan-day:{seed}:{user_id}:{day.isoformat()}").random() >= 0.4:  # noqa: S311
+        return None
+    zone = _user_zone(seed, user_id)
+    # Noon of the day before, one day ahead: the planned date is `day`.
+    noon = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone)
+    ctx = _user_context(seed, user, f"planned:{day.isoformat()}", noon, True)
+    return records.planned(ctx, 1)

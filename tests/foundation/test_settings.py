@@ -59,14 +59,27 @@ def test_profile_choice_flag_env_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
-        ("abcdefghijkl", "abcd…ijkl"),
-        ("0123456789abcdef0123", "0123…0123"),
+        ("abcdefghijkl", "ab…kl"),  # 12 characters: 4 of them shown, a third
+        ("0123456789abcdef01", "012…f01"),  # 18: 6 shown
+        ("0123456789abcdef0123", "012…123"),  # 20: still 3 + 3 (8 would be more than a third)
+        ("0123456789abcdef01234567", "0123…4567"),  # 24: first 4 + last 4
+        ("k" * 20 + "0123456789abcdefghij", "kkkk…ghij"),
         ("abcdefghijk", "****"),
         ("x", "****"),
+        ("", "****"),
     ],
 )
 def test_mask(value: str, shown: str) -> None:
     assert s.mask(value) == shown
+
+
+@pytest.mark.parametrize("length", range(1, 80))
+def test_mask_never_shows_more_than_a_third(length: int) -> None:
+    secret = "".join(chr(ord("a") + i % 26) for i in range(length))
+    shown = s.mask(secret).replace("…", "").replace("****", "")
+    assert 3 * len(shown) <= length
+    if length >= 24:
+        assert s.mask(secret) == f"{secret[:4]}…{secret[-4:]}"
 
 
 def test_require_missing_credential_is_auth_error(tmp_path: Path) -> None:

@@ -1,27 +1,51 @@
-"""Event lines at a fixed width, with and without colour, and --full bodies."""
+"""The live line at real widths: aligned columns, nothing cut that fits, never too wide."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import datetime, timezone
 
 import pytest
 
-from terra_cli.render.listen import event_line, full_body
-from terra_cli.webhooks.events import Delivery, Event, ForwardInfo, build_event
-from tests.listen.payloads import EVENTS, dumps
+from terra_cli.render.listen import (
+    INDENT,
+    PROVIDER_WIDTH,
+    TYPE_WIDTH,
+    event_line,
+    event_rows,
+    failure_advice,
+    full_body,
+)
+from terra_cli.webhooks import samples
+from terra_cli.webhooks.events import KNOWN_TYPES, Delivery, Event, ForwardInfo, build_event
+from tests.listen.payloads import EVENTS, USER_ID, dumps
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+WIDTHS = (80, 100, 120, 200)
+VERDICTS = ("ok", "bad", "stale", "unsigned", "unchecked")
+# Terra's provider slugs of every length, the longest ones included.
+PROVIDERS = ("OURA", "GOOGLE", "WITHINGS", "FREESTYLELIBRE", "HEALTH_CONNECT")
+TERRA_REF = "3f2a9c1d-5b6e-4e0f-9a51-2c1d0e9f8a7b"
+VERDICT_COL = 9
+USER_COL = VERDICT_COL + 9 + 1 + TYPE_WIDTH + 1 + PROVIDER_WIDTH + 1
 
 
-def make(name: str = "activity", verdict: str = "ok", **kw: object) -> Event:
-    body = dumps(EVENTS[name])
+def make(
+    name: str = "activity",
+    verdict: str = "ok",
+    body: bytes | None = None,
+    reference: str | None = TERRA_REF,
+    **kw: object,
+) -> Event:
+    body = dumps(EVENTS[name]) if body is None else body
+    headers = (("terra-reference", reference),) if reference else ()
     delivery = Delivery(
         id="evt_0123456789abcdef",
         received_at="2026-11-28T10:00:00.000Z",
         method="POST",
         path="/consumeTerraWebhook",
-        headers=(),
+        headers=headers,
         body=body,
         size=len(body),
         verdict=verdict,
@@ -32,47 +56,136 @@ def make(name: str = "activity", verdict: str = "ok", **kw: object) -> Event:
     return replace(build_event(delivery, keep_body=True), **kw)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("width", [60, 80, 100, 140])
-@pytest.mark.parametrize("name", ["activity", "user_reauth", "healthcheck", "rate_limit_hit"])
-def test_lines_fit_the_width_and_keep_the_verdict(width: int, name: str) -> None:
-    line = event_line(make(name), width=width)
-    assert len(line) <= width
-    assert line.endswith("✓ signed")
-    assert f" {EVENTS[name]['type']} " in line
+def every_event() -> list[Event]:
+    """A sample of every type `terra trigger` sends, for each provider, each verdict."""
+    now = datetime(2026, 11, 28, 10, tzinfo=timezone.utc)
+    out = []
+    for i, name in enumerate(samples.EVENT_TYPES):
+        for j, provider in enumerate(PROVIDERS):
+            options = samples.SampleOptions(provider=provider)
+            body = samples.encode(samples.build(name, now, seed=i, options=options))
+            out.append(make(body=body, verdict=VERDICTS[(i + j) % len(VERDICTS)]))
+    return out
 
 
-def test_plain_line_has_every_part() -> None:
+def long_ones() -> list[Event]:
+    """A long reference_id, a long summary, and an unknown type longer than the column."""
+    long_ref = dict(EVENTS["activity"])
+    long_ref["user"] = {**long_ref["user"], "reference_id": "customer-" + "x" * 60}
+    odd = {"type": "some_future_type_nobody_knows_yet", "message": "word " * 60}
+    scopes = dict(EVENTS["permission_change"])
+    scopes["scopes_added"] = ",".join(f"fitness.scope_{i}.read" for i in range(12))
+    return [make(body=dumps(long_ref)), make(body=dumps(odd)), make(body=dumps(scopes))]
+
+
+def test_every_type_terra_sends_is_known_and_fits_the_column() -> None:
+    assert {e.type for e in every_event()} <= KNOWN_TYPES
+    assert len("large_request_processing") == TYPE_WIDTH
+    assert len("FREESTYLELIBRE") == PROVIDER_WIDTH
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_type_and_provider_fits_and_lines_up(width: int) -> None:
+    for event in every_event() + long_ones():
+        rows = event_rows(event, width)
+        assert all(len(row) <= width for row in rows), rows
+        head = rows[0]
+        assert head[VERDICT_COL:].split()[0] == event.verdict
+        assert head[VERDICT_COL - 1] == " " and head[USER_COL - 1] == " "
+        user = event.user_id or "-"
+        assert user.startswith(head[USER_COL:].split()[0]), (head, user)
+        if event.type in KNOWN_TYPES:
+            assert head[VERDICT_COL + 10 :].split()[0] == event.type
+        # the terra-reference, whole, on one of the event's rows
+        assert any(f"ref:{TERRA_REF}" in row for row in rows), rows
+        # continuation rows start under the verdict
+        assert all(row.startswith(" " * INDENT) and row[INDENT] != " " for row in rows[1:])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_that_fits_is_cut(width: int) -> None:
+    for event in every_event():
+        text = " ".join(row.strip() for row in event_rows(event, width))
+        # a word longer than a whole row (an S3 URL at 80) is broken, never shortened
+        assert "".join(event.summary.split()) in "".join(text.split())
+        assert "…" not in text
+        assert (event.provider or "-") in text
+
+
+def test_the_size_is_padded_right_aligned() -> None:
+    small = event_rows(make("deauth"), 100)[0]
+    big = event_rows(make("activity", body=dumps(EVENTS["activity"]) + b" " * 20000), 100)[0]
+    end = USER_COL + 8 + 1 + 8
+    assert re.fullmatch(r" {2,}\d+ B", small[end - 8 : end])
+    assert re.fullmatch(r" \d\d\.\d KB", big[end - 8 : end])
+
+
+def test_a_long_type_is_the_only_thing_cut_and_keeps_the_columns() -> None:
+    rows = event_rows(long_ones()[1], 80)
+    assert rows[0][VERDICT_COL + 10 :].split()[0].endswith("…")
+    assert len(rows) <= 5  # the long message wraps onto at most three rows, then is cut
+
+
+def test_wide_terminals_show_it_on_one_line_and_the_whole_user_id() -> None:
+    rows = event_rows(make("activity"), 200)
+    assert len(rows) == 1
+    assert "reference_id=athlete-42" in rows[0]
+    assert event_rows(make("activity"), 240)[0][USER_COL:].split()[0] == USER_ID
+
+
+def test_a_pipe_gets_one_unwrapped_line_with_every_part() -> None:
     line = event_line(make(), width=None)
+    assert "\n" not in line and "\x1b" not in line
     parts = line.split()
     assert re.fullmatch(r"\d\d:\d\d:\d\d", parts[0])
-    assert parts[1:5] == ["activity", "OURA", "7d5c1e0a", "ref:athlete-42"]
+    assert parts[1:5] == ["ok", "activity", "OURA", USER_ID]
+    assert f"ref:{TERRA_REF}" in line and "reference_id=athlete-42" in line
     assert "2 activity records, 2026-11-01 to 2026-11-03" in line
-    assert "\x1b" not in line
 
 
-def test_colour_wraps_type_and_verdict_and_strips_to_the_plain_line() -> None:
+def test_no_terra_reference_no_ref() -> None:
+    assert "ref:" not in event_line(make(reference=None), 120)
+
+
+def test_colour_wraps_type_and_verdict_and_strips_to_the_plain_rows() -> None:
     event = make(verdict="bad")
     coloured = event_line(event, width=100, color=True)
     assert "\x1b[36mactivity" in coloured
-    assert "\x1b[1;31m✗ BAD SIGNATURE\x1b[0m" in coloured
+    assert "\x1b[1;31mbad      \x1b[0m" in coloured
     assert ANSI.sub("", coloured) == event_line(event, width=100, color=False)
 
 
 @pytest.mark.parametrize(
-    ("verdict", "text"),
-    [("unchecked", "unchecked"), ("stale", "✗ STALE SIGNATURE"), ("unsigned", "✗ UNSIGNED")],
+    ("verdict", "code"),
+    [("ok", "32"), ("bad", "1;31"), ("stale", "1;31"), ("unsigned", "1;31"), ("unchecked", "1;33")],
 )
-def test_verdict_texts(verdict: str, text: str) -> None:
-    assert event_line(make(verdict=verdict), width=100).endswith(text)
+def test_one_verdict_vocabulary_and_colour(verdict: str, code: str) -> None:
+    line = event_line(make(verdict=verdict), width=100, color=True)
+    assert f"\x1b[{code}m{verdict:<9}\x1b[0m" in line
 
 
 def test_forward_status_retry_and_rejection_are_shown() -> None:
     fwd = ForwardInfo("http://127.0.0.1:3000/h", 201, 12.4, None)
-    assert event_line(make(forward=fwd), width=120).endswith("✓ signed -> 201 in 12 ms")
+    assert "-> 201 in 12 ms" in event_line(make(forward=fwd), width=200)
     down = ForwardInfo("http://127.0.0.1:3000/h", None, 1.0, "connection refused")
-    assert "-> failed (connection refused)" in event_line(make(forward=down))
-    assert event_line(make(retry=True)).endswith("(retry)")
-    assert "answered 401" in event_line(make(verdict="bad", status=401))
+    assert "-> failed (connection refused)" in event_line(make(forward=down), width=80)
+    assert "(retry)" in event_line(make(retry=True), width=80)
+    assert "answered 401" in event_line(make(verdict="bad", status=401), width=80)
+
+
+def test_failure_advice_says_what_each_verdict_means() -> None:
+    at = "2026-11-28T10:00:00.000Z"
+    now = int(datetime(2026, 11, 28, 10, tzinfo=timezone.utc).timestamp())
+    bad = failure_advice("bad", "evt_1", now, at)
+    assert "signing secret" in bad and "does not match" in bad
+    unsigned = failure_advice("unsigned", "evt_1", None, at)
+    assert "no signature header" in unsigned and "is the sender Terra" in unsigned
+    assert "signing secret" in unsigned
+    old = failure_advice("stale", "evt_1", now - 3600, at)
+    assert "60 min old" in old and "--original-signature" in old and "clock" in old
+    future = failure_advice("stale", "evt_1", now + 900, at)
+    assert "in the future" in future and "clock skew" in future
+    assert "--original-signature" not in future
 
 
 def test_full_body_is_pretty_and_cut() -> None:

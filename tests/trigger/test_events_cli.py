@@ -86,7 +86,7 @@ def test_show_is_readable_with_charts(home: Home, logged: Logged) -> None:
     assert "signature  ok" in out
     assert f"forward    {logged.app_url} → 200 in " in out
     assert "terra-signature: t=" in out and "terra-reference: " in out
-    assert '"type": "sleep"' in out and '\n  "data": [' in out  # pretty JSON
+    assert '"type": "sleep"' not in out  # the body only with --body (contract)
     assert "heart rate" in out and "bpm" in out
     assert "sleep stages" in out
     for stage in ("awake │", "REM │", "light │", "deep │"):
@@ -94,6 +94,9 @@ def test_show_is_readable_with_charts(home: Home, logged: Logged) -> None:
     assert any(ch in out for ch in "▁▂▃▄▅▆▇█")
     # A unique prefix of the id works too.
     assert home.run("events", "show", record["id"][:10]).stdout == out
+    with_body = home.run("events", "show", record["id"], "--body").stdout
+    assert with_body.startswith(out.rsplit("\nBody: ", 1)[0])
+    assert '"type": "sleep"' in with_body and '\n  "data": [' in with_body  # pretty JSON
 
 
 def test_show_raw_prints_the_stored_bytes_exactly(home: Home, logged: Logged) -> None:
@@ -211,7 +214,9 @@ def test_gzip_body_is_shown_decoded_and_kept_raw(home: Home) -> None:
     (record,) = _log(home)
     shown = home.run("events", "show", record["id"])
     assert shown.code == 0
-    assert '"type": "daily"' in shown.stdout and "content-encoding: gzip" in shown.stdout
+    assert "content-encoding: gzip" in shown.stdout and "1 daily record" in shown.stdout
+    with_body = home.run("events", "show", record["id"], "--body")
+    assert '"type": "daily"' in with_body.stdout
     raw = subprocess.run(
         [TERRA, "events", "show", record["id"], "--raw"],
         capture_output=True,
