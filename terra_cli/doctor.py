@@ -280,7 +280,9 @@ def admin(settings: Settings, connect: Callable[[], Any]) -> list[Check]:
                 out.append(_ok("admin-scopes", ", ".join(scopes)))
             out.append(_admin_environment(settings, client, scopes, me.get("dev_ids")))
     except TerraError as exc:
-        name = "admin-token" if exc.exit_code == ExitCode.AUTH else "admin-scopes"
+        # Rejected or unreachable: the token itself could not be checked.
+        token_problem = exc.exit_code in (ExitCode.AUTH, ExitCode.NETWORK)
+        name = "admin-token" if token_problem else "admin-scopes"
         if name == "admin-token":
             out = []
         out.append(_fail(name, exc.message, exc.hint, exc.exit_code))

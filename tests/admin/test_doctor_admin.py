@@ -54,3 +54,12 @@ def test_an_unknown_environment_fails_with_3(admin_home: Home, admin: FakeAdmin)
     env = checks["admin-environment"]
     assert env["status"] == "fail"
     assert "dev_id_not_found" in env["detail"]
+
+
+def test_an_unreachable_admin_api_fails_the_token_check(admin_home: Home, admin: FakeAdmin) -> None:
+    logged_in(admin_home, admin)
+    admin.stop()
+    _, checks = _checks(admin_home)
+    assert list(checks) == ["admin-token"]
+    assert checks["admin-token"]["status"] == "fail"
+    assert "admin-url" in checks["admin-token"]["hint"]
