@@ -284,6 +284,8 @@ class AdminClient:
             return 200, body
         if response.status_code == 400 and isinstance(body, dict) and "error" in body:
             return 400, body
+        if response.status_code == 429:  # still limited after the transport's retries
+            return 429, body if isinstance(body, dict) else {}
         if response.status_code == 400 or response.status_code >= 500:
             problem = Problem.parse(body)
             said = f": {self._scrub(problem.words())}" if problem.words() else ""
@@ -305,6 +307,11 @@ class AdminClient:
         if dev_ids:
             form["requested_dev_ids"] = " ".join(dev_ids)
         status, body = self._oauth("/auth/device", form, "starting the login")
+        if status == 429:
+            raise RemoteError(
+                "Terra is rate limiting login attempts (HTTP 429).",
+                hint="Wait a minute, then run 'terra login' again.",
+            )
         if status == 400:
             error = str(body.get("error"))
             said = _oauth_words(body)
@@ -343,6 +350,8 @@ class AdminClient:
         (`authorization_pending`, `slow_down`, `expired_token`, `access_denied`)."""
         form = {"grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": CLIENT_ID}
         status, body = self._oauth("/auth/token", form, "waiting for the login")
+        if status == 429:
+            return "slow_down"  # polling too fast, in HTTP's words: wait longer, as RFC 8628 says
         if status == 400:
             error = str(body.get("error"))
             if error in ("authorization_pending", "slow_down", "expired_token", "access_denied"):

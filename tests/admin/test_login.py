@@ -149,6 +149,16 @@ def test_poll_waits_follow_rfc_8628(admin: FakeAdmin) -> None:
     assert grant.scopes == ("events:read",)
 
 
+def test_a_rate_limited_poll_waits_longer(admin: FakeAdmin) -> None:
+    waits: list[float] = []
+    with AdminClient(admin.base, None, retries=0) as client:
+        start = client.start_device(["events:read"], [])
+        admin.fail_next = [429]
+        admin.poll_script = ["approve"]
+        wait_for_token(client, start, sleep=waits.append)
+    assert waits == [1, 6]  # the fake's interval, then 5 s more after the 429
+
+
 def test_poll_gives_up_when_the_code_expires_locally(admin: FakeAdmin) -> None:
     admin.expires_in = 12
     now = [0.0]
