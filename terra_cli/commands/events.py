@@ -209,6 +209,7 @@ def pull_(
     """
     from terra_cli.commands.admin import admin_client
     from terra_cli.errors import InputError
+    from terra_cli.render import admin as show_admin
     from terra_cli.settings import mask
     from terra_cli.webhooks.pull import check_outcome, parse_since, pull
 
@@ -233,19 +234,19 @@ def pull_(
         for record in result.written:
             render.result(str(record["id"]))
     what = f"{wanted} " if wanted else ""
-    render.info(
+    show_admin.notice(
         f"Pulled {len(result.written)} {what}deliver{'y' if len(result.written) == 1 else 'ies'} "
         f"from Terra (environment {mask(dev_id)}) into {store.root}"
         + (f"; {result.already} were already in the log" if result.already else "")
         + "."
     )
     if not result.payloads_readable and result.written:
-        render.warn(
+        show_admin.caution(
             "The admin token lacks payloads:read, so only the delivery records came, not the "
             "bodies; run 'terra login --scope payloads:read' to pull them too."
         )
     elif result.without_payload:
-        render.warn(
+        show_admin.caution(
             f"{result.without_payload} deliveries had no stored body any more "
             "(Terra keeps bodies about 14 days)."
         )

@@ -27,12 +27,12 @@ def cleanup(settings: Settings) -> None:
 
     with admin_client(settings) as client:
         if leftovers(client.base_url):
-            done = engine_cleanup(client, render.info)
+            done = engine_cleanup(client, show.notice)
             render.info(f"Cleaned up {len(done)} destination{'s' if len(done) != 1 else ''}.")
         else:
             render.info("No leftover destinations: nothing to clean up.")
         for record in kept(client.base_url):
-            render.info(
+            show.notice(
                 f"Left kept destination {record.destination_id} ({record.url}): it was kept on "
                 "purpose; a 'terra listen --register --delete-destination' run on that URL "
                 "deletes it when it stops."
@@ -81,8 +81,8 @@ def prepare(
         keep=True if keep else (False if delete else None),
         reserved=bool(settings.get("ngrok-domain")),
         set_secret=set_secret,
-        notify=render.info,
-        warn=render.warn,
+        notify=show.notice,
+        warn=show.caution,
         fallback_secret=settings.get("signing-secret"),
     )
     try:
@@ -105,7 +105,7 @@ def attach(
     if attached.created and secret and registration.reserved and registration.keep:
         settings.file.set(settings.profile, KEYS["signing-secret"], secret)
         settings.file.save()
-        render.info(
+        show.notice(
             f"Saved the new destination's signing secret as signing-secret in profile "
             f"'{settings.profile}' (the reserved domain's destination is kept)."
         )

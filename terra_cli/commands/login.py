@@ -91,7 +91,7 @@ def login(
     )
     refused = [s for s in scopes if grant.scopes and s not in grant.scopes]
     if refused:
-        render.warn(
+        show.caution(
             f"Terra granted fewer scopes than asked: not {', '.join(refused)}. What needs them "
             "will stop with a hint; 'terra login' again to approve them."
         )
@@ -153,7 +153,7 @@ def _status(settings: Settings, json_out: bool) -> None:
     for record in found.leftovers:
         show.leftover(record)
     for record in found.kept:
-        render.info(
+        show.notice(
             f"Kept destination {record['destination_id']} ({record['url']}) in environment "
             f"{record['environment']}: a --register run left it on purpose (--keep-destination "
             "or a reserved domain)."

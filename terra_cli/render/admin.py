@@ -5,33 +5,30 @@ Results (the status) go to stdout; the device code, progress and notices to stde
 
 from __future__ import annotations
 
-import shutil
 import sys
-import textwrap
 from typing import IO, Any
 
-from terra_cli.render import info, is_terminal, result, style, warn
+from terra_cli.render import info, result, style, terminal_width, warn, wrap
 
 _LABEL = 14  # the width of "Environments: "
 
 
-def _width(stream: IO[str]) -> int:
-    """The terminal's width (80 and up), or no wrapping when not a terminal."""
-    if not is_terminal(stream):
-        return 10_000
-    return max(80, shutil.get_terminal_size((80, 24)).columns)
-
-
 def _field(label: str, value: str, stream: IO[str]) -> list[str]:
-    """`Label:       value`, wrapped at commas to the terminal with a hanging indent."""
-    return textwrap.wrap(
-        value,
-        width=_width(stream) - 1,
-        initial_indent=f"{label}:".ljust(_LABEL),
-        subsequent_indent=" " * _LABEL,
-        break_long_words=False,
-        break_on_hyphens=False,
-    ) or [f"{label}:"]
+    """`Label:       value`, wrapped to a terminal with a hanging indent (never when piped)."""
+    head = f"{label}:".ljust(_LABEL)
+    width = terminal_width(stream)
+    text = wrap(value, width - 1 if width else None, indent=_LABEL, first=_LABEL)
+    return (head + text).splitlines()
+
+
+def notice(message: str) -> None:
+    """A progress line on stderr, wrapped to the terminal (continuations indented)."""
+    info(wrap(message, terminal_width(sys.stderr), indent=2))
+
+
+def caution(message: str) -> None:
+    """A warning on stderr, wrapped to the terminal."""
+    warn(message, fit=True)
 
 
 def device_code(user_code: str, uri: str, complete: str | None, minutes: int) -> None:
@@ -76,7 +73,7 @@ def status(doc: dict[str, Any]) -> None:
 
 def leftover(record: dict[str, Any]) -> None:
     """A destination a crashed `listen --register` left behind (stderr)."""
-    warn(
+    caution(
         f"Leftover destination {record.get('destination_id') or '(being created)'} "
         f"({record.get('url')}) in environment {record.get('environment')}: a 'terra listen "
         "--register' run stopped without deleting it. Run 'terra listen --cleanup' to delete it."
@@ -84,4 +81,4 @@ def leftover(record: dict[str, Any]) -> None:
 
 
 def delivers_here(url: str, environment: str) -> None:
-    info(f"Terra delivers here: {url} (environment {environment})")
+    notice(f"Terra delivers here: {url} (environment {environment})")
