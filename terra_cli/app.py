@@ -23,6 +23,7 @@ from terra_cli.errors import ExitCode, Interrupted, TerraError
 # Modules load only when their command runs (or for --help), so start-up
 # pays for Typer and nothing else.
 COMMANDS: dict[str, str] = {
+    "init": "terra_cli.commands.init",
     "config": "terra_cli.commands.config",
     "login": "terra_cli.commands.login",
     "logout": "terra_cli.commands.login",

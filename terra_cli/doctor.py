@@ -240,6 +240,22 @@ def forward_target(url: str, timeout: float = 3.0) -> Check:
     return _ok(name, f"{host}:{port} accepts connections")
 
 
+def forward_route(spec: str, timeout: float = 3.0) -> Check:
+    """One `--forward-to [TYPES=]URL` route: its syntax, then its target (forward_target)."""
+    from terra_cli.webhooks.routes import parse_route
+
+    try:
+        route = parse_route(spec)
+    except TerraError as exc:
+        return _fail("forward-target", exc.message, exc.hint, exc.exit_code)
+    check = forward_target(route.url, timeout)
+    if not route.types:
+        return check
+    return Check(
+        check.name, check.status, f"{route.label}: {check.detail}", check.hint, check.code
+    )
+
+
 #: What the Admin API features need: --register (destinations), events pull (events, payloads).
 ADMIN_SCOPES = ("destinations:read", "destinations:write", "events:read", "payloads:read")
 

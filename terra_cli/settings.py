@@ -83,6 +83,13 @@ KEYS: dict[str, Key] = {
         Key("ngrok-path", False, "TERRA_NGROK_PATH", help="path to the ngrok agent executable"),
         Key("ngrok-domain", False, "TERRA_NGROK_DOMAIN", help="reserved or static ngrok domain"),
         Key("ngrok-region", False, "TERRA_NGROK_REGION", help="ngrok region code (us, eu, ap...)"),
+        Key(
+            "event-log-days",
+            False,
+            "TERRA_EVENT_LOG_DAYS",
+            "30",
+            help="days of event log 'terra listen' keeps (0 keeps everything)",
+        ),
     )
 }
 
@@ -135,6 +142,11 @@ def validate_value(key: Key, value: str) -> str:
         raise InputError(
             f"'{value}' is not an ngrok region code.",
             hint="Use a code such as us, eu, ap, au, sa, jp or in.",
+        )
+    if key.name == "event-log-days" and not (value.isascii() and value.isdigit()):
+        raise InputError(
+            f"event-log-days must be a whole number of days, got '{value}'.",
+            hint="Use e.g. 'terra config set event-log-days 30' (0 keeps everything).",
         )
     if key.secret and any(c.isspace() for c in value):
         raise InputError(

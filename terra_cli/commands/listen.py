@@ -18,12 +18,12 @@ from terra_cli.settings import Settings
 from terra_cli.webhooks.events import KNOWN_TYPES, Event
 from terra_cli.webhooks.forward import (
     DEFAULT_TIMEOUT,
-    AppForwarder,
     ErrorKind,
     describe,
     failure_hint,
 )
 from terra_cli.webhooks.receiver import DEFAULT_PATH, MIB, ReceiverConfig
+from terra_cli.webhooks.routes import RouteForwarder, parse_routes
 from terra_cli.webhooks.session import ListenSession
 from terra_cli.webhooks.signature import Verdict
 from terra_cli.webhooks.store import EventStore
@@ -77,12 +77,23 @@ def listen(
         float, typer.Option(help="Largest body accepted, in MiB (413 beyond).", min=0.001)
     ] = 100,
     forward_to: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--forward-to",
-            metavar="URL",
+            metavar="[TYPES=]URL",
             help="Also send each event, byte-exact, to your app at URL; the sender gets "
-            "the app's status back (502 when it cannot be reached).",
+            "the app's status back (502 when it cannot be reached). Repeat with TYPES= "
+            "(e.g. sleep,daily=URL) to route by type: the first match wins, else the "
+            "URL without types.",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        str | None,
+        typer.Option(
+            "--exclude",
+            metavar="TYPES",
+            help="Hide these event types (comma-separated) from the live view; still logged.",
             show_default=False,
         ),
     ] = None,
@@ -163,8 +174,15 @@ def listen(
         )
     token = None if no_tunnel else _require_authtoken(settings)
     types = _parse_types(events)
+    excluded = _parse_types(exclude, "--exclude")
+    routes = parse_routes(forward_to or [])
+    unrouted = sorted({t for r in routes for t in r.types if t not in KNOWN_TYPES})
+    if unrouted:
+        show.unknown_types(unrouted, sorted(KNOWN_TYPES), "--forward-to")
     secret = settings.get("signing-secret")
     store = None if no_save else EventStore.default()
+    if store is not None:
+        _expire_old_days(settings, store)
     config = ReceiverConfig(
         host=host,
         port=port,
@@ -174,12 +192,19 @@ def listen(
         strict=strict,
         max_body=max(1, int(max_body * MIB)),
     )
-    forwarder = AppForwarder(forward_to, forward_timeout) if forward_to else None
+    forwarder = RouteForwarder(routes, forward_timeout) if routes else None
     sink = show.events_json if json_out else _line_sink(full)
     if forwarder is not None:
         sink = _with_forward_hints(sink, forward_timeout)
     session = ListenSession(
-        config, store, sink, forwarder, keep_body=full, types=types, max_events=max_events
+        config,
+        store,
+        sink,
+        forwarder,
+        keep_body=full,
+        types=types,
+        max_events=max_events,
+        exclude=excluded,
     )
     session_ref.append(session)
     session.start()
@@ -222,10 +247,18 @@ def listen(
                 log_dir,
                 registered=env_name if registration is not None else None,
             )
-            if forwarder is not None:
+            if forwarder is not None and len(routes) == 1 and not routes[0].types:
                 render.info(
                     f"Forwarding each event to {forwarder.url} (timeout {forward_timeout:g} s)"
                 )
+            elif forwarder is not None:
+                render.info(
+                    f"Forwarding by type (first match wins, timeout {forward_timeout:g} s):"
+                )
+                for route in routes:
+                    render.info(f"  {route.describe()}")
+                if all(r.types for r in routes):
+                    render.info("  other types: not forwarded (answered 200, logged)")
             if json_out:
                 show.ready_json(url, public_url, host, session.receiver.port, config.path)
         outcome = session.run(timeout=timeout, should_stop=should_stop)
@@ -256,11 +289,32 @@ def listen(
             raise typer.Exit(ExitCode.REMOTE)
 
 
-def _check_no_loop(session: ListenSession, forwarder: AppForwarder) -> None:
+def _expire_old_days(settings: Settings, store: EventStore) -> None:
+    """Remove day files older than `event-log-days` (0 keeps all), and say so on stderr."""
+    from datetime import datetime, timedelta, timezone
+
+    from terra_cli.webhooks.retention import keep_days, old_day_files
+
+    days = keep_days(settings.get("event-log-days"))
+    if not days:
+        return
+    old = old_day_files(store.files(), timedelta(days=days), datetime.now(timezone.utc))
+    removed = store.prune(old) if old else []
+    if removed:
+        render.info(
+            f"Event log: removed {len(removed)} day file{'s' if len(removed) != 1 else ''} "
+            f"older than {days} days ({removed[0].stem}"
+            f"{' to ' + removed[-1].stem if len(removed) > 1 else ''}); "
+            "'terra config set event-log-days N' changes this, 0 keeps everything."
+        )
+
+
+def _check_no_loop(session: ListenSession, forwarder: RouteForwarder) -> None:
     """Refuse --forward-to the listener itself: every event would come back forever."""
-    if forwarder.points_at(session.receiver.config.host, session.receiver.port):
+    looping = forwarder.points_at(session.receiver.config.host, session.receiver.port)
+    if looping is not None:
         raise InputError(
-            f"--forward-to {forwarder.url} points at this listener itself.",
+            f"--forward-to {looping.url} points at this listener itself.",
             hint="Give your app's URL, e.g. --forward-to http://127.0.0.1:3000/webhooks/terra.",
         )
 
@@ -343,13 +397,13 @@ def _open_tunnel(
             return None
 
 
-def _parse_types(raw: str | None) -> frozenset[str] | None:
+def _parse_types(raw: str | None, flag: str = "--events") -> frozenset[str] | None:
     if raw is None:
         return None
     names = [n.strip().lower() for n in raw.split(",") if n.strip()]
     unknown = [n for n in names if n not in KNOWN_TYPES]
     if unknown:
-        show.unknown_types(unknown, sorted(KNOWN_TYPES))
+        show.unknown_types(unknown, sorted(KNOWN_TYPES), flag)
     return frozenset(names)
 
 

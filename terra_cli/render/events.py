@@ -183,9 +183,10 @@ def _forward_text(forward: Any) -> str:
     """A log record's `forward` object in a few words."""
     if not isinstance(forward, dict):
         return "-"
+    route = f"{forward['route']}: " if forward.get("route") else ""
     if forward.get("status") is None:
-        return f"failed ({forward.get('error') or 'unreachable'})"
-    return f"{forward['status']} in {float(forward.get('latency_ms') or 0):.0f} ms"
+        return f"{route}failed ({forward.get('error') or 'unreachable'})"
+    return f"{route}{forward['status']} in {float(forward.get('latency_ms') or 0):.0f} ms"
 
 
 LIST_COLUMNS = [

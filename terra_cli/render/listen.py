@@ -116,11 +116,14 @@ def _flow(event: Event) -> list[tuple[str, str | None, str]]:
         parts.append((event.summary, None, WRAPS))
     if event.forward is not None:
         fwd = event.forward
+        route = f"{fwd.route}: " if fwd.route else ""  # which typed route took it
         if fwd.status is None:
-            parts.append((f"-> failed ({fwd.error or 'unreachable'})", STYLES["error"], KEEP))
+            parts.append(
+                (f"-> {route}failed ({fwd.error or 'unreachable'})", STYLES["error"], KEEP)
+            )
         else:
             code = STYLES["ok"] if 200 <= fwd.status < 300 else STYLES["error"]
-            parts.append((f"-> {fwd.status} in {fwd.latency_ms:.0f} ms", code, KEEP))
+            parts.append((f"-> {route}{fwd.status} in {fwd.latency_ms:.0f} ms", code, KEEP))
     elif not 200 <= event.status < 300:
         parts.append((f"answered {event.status}", STYLES["error"], KEEP))
     if event.retry:
@@ -342,9 +345,9 @@ def first_failure(event: Event, signed_at: int | None = None) -> None:
     )
 
 
-def unknown_types(names: list[str], known: list[str]) -> None:
+def unknown_types(names: list[str], known: list[str], flag: str = "--events") -> None:
     warn(
-        f"unknown event type(s) for --events: {', '.join(names)}. Known: {', '.join(known)}.",
+        f"unknown event type(s) for {flag}: {', '.join(names)}. Known: {', '.join(known)}.",
         fit=True,
     )
 

@@ -94,6 +94,7 @@ class ForwardInfo:
     status: int | None
     latency_ms: float
     error: str | None
+    route: str | None = None  # the route's types (`sleep,daily`); None: the route without types
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,6 +102,7 @@ class ForwardInfo:
             "status": self.status,
             "latency_ms": round(self.latency_ms, 1),
             "error": self.error,
+            "route": self.route,
         }
 
 

@@ -79,6 +79,7 @@ class ForwardOutcome:
     latency_ms: float
     error: str | None
     hint: str | None = None  # the likely cause when the app could not be reached
+    route: str | None = None  # the route's types (`sleep,daily`); None: the route without types
 
 
 class Forwarder(Protocol):
@@ -86,7 +87,9 @@ class Forwarder(Protocol):
 
     def forward(
         self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
-    ) -> ForwardOutcome: ...
+    ) -> ForwardOutcome | None:
+        """None: no route takes this event, so the receiver answers it itself."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -259,14 +262,26 @@ class Receiver:
                         "verdict": verdict.value,
                     }
                 )
-            elif self.forwarder is not None:
-                outcome = self.forwarder.forward(
-                    req.method, req.target, list(req.headers), req.body
+            else:
+                outcome = (
+                    self.forwarder.forward(req.method, req.target, list(req.headers), req.body)
+                    if self.forwarder is not None
+                    else None
                 )
-                forward = ForwardInfo(
-                    outcome.url, outcome.status, outcome.latency_ms, outcome.error
-                )
-                if outcome.status is None:
+                if outcome is not None:
+                    forward = ForwardInfo(
+                        outcome.url,
+                        outcome.status,
+                        outcome.latency_ms,
+                        outcome.error,
+                        outcome.route,
+                    )
+                if outcome is None:
+                    status = 200
+                    reply = (
+                        f'{{"received": true, "id": "{event_id}", "verdict": "{verdict.value}"}}\n'
+                    ).encode()
+                elif outcome.status is None:
                     status = 502
                     reply = _json(
                         {
@@ -284,11 +299,6 @@ class Receiver:
                         for n, v in outcome.headers
                         if n.lower() not in HOP_BY_HOP and n.lower() != "content-length"
                     ]
-            else:
-                status = 200
-                reply = (
-                    f'{{"received": true, "id": "{event_id}", "verdict": "{verdict.value}"}}\n'
-                ).encode()
         delivery = Delivery(
             id=event_id,
             received_at=utc_now_iso(req.received),

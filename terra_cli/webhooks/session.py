@@ -62,14 +62,17 @@ class ListenSession:
         keep_body: bool = False,
         types: frozenset[str] | None = None,
         max_events: int | None = None,
+        exclude: frozenset[str] | None = None,
     ) -> None:
         self._queue: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
         self._pending = 0  # deliveries queued for the screen, and their body bytes
         self._pending_bytes = 0
         self.receiver = Receiver(config, store, self._enqueue, forwarder)
+        self._store = store
         self.sink = sink
         self.keep_body = keep_body
         self.types = types
+        self.exclude = exclude or frozenset()  # `--exclude`: hidden from the screen, still logged
         self.max_events = max_events
         self.outcome = Outcome()
         self._stop = threading.Event()
@@ -163,7 +166,11 @@ class ListenSession:
                     done = True
                     break
                 event = build_event(delivery, keep_body=self.keep_body)
-                if self.types is None or event.type in self.types:
+                if self._store is not None:  # the index writer reuses this summary
+                    self._store.note_facts(event.id, event.type, event.user_id, event.provider)
+                if (self.types is None or event.type in self.types) and (
+                    event.type not in self.exclude
+                ):
                     shown.append(event)
             waited = [d for d in batch if d is not None]
             with self._lock:  # summarised: the bodies are no longer needed

@@ -54,6 +54,7 @@ def test_show_json_and_reveal(home: Home) -> None:
         "ngrok-path",
         "ngrok-domain",
         "ngrok-region",
+        "event-log-days",  # added with the event log upkeep
     }
     revealed = json.loads(home.run("config", "show", "--json", "--reveal").stdout)
     assert revealed["values"]["dev-id"]["value"] == DEV_ID

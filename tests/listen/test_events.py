@@ -203,7 +203,8 @@ def test_build_event_fills_every_ndjson_field() -> None:
     doc = event.to_json()
     assert doc["terra_reference"] == "tr" and doc["trace_id"] == "t1"
     assert doc["forward"] == {
-        "url": "http://127.0.0.1:3000/h", "status": 201, "latency_ms": 12.3, "error": None
+        "url": "http://127.0.0.1:3000/h", "status": 201, "latency_ms": 12.3, "error": None,
+        "route": None,
     }
     assert doc["type"] == "sleep" and doc["records"] == 1 and doc["retry"] is True
     assert event.body == b""  # kept only for --full

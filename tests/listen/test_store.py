@@ -127,5 +127,5 @@ def test_refused_bodies_have_null_body_and_forward_is_logged() -> None:
     assert record_body(record) == b""
     assert record["forward"] == {
         "url": "http://127.0.0.1:1/h", "status": None, "latency_ms": 3.0,
-        "error": "connection refused",
+        "error": "connection refused", "route": None,
     }  # fmt: skip
