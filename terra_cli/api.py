@@ -73,6 +73,11 @@ class ClientOptions:
     retries: int = 3
     backoff: float = 0.5
     max_wait: float = 60.0
+    #: A bearer token (the Admin API's); sent as `Authorization` and scrubbed like the keys.
+    bearer: str | None = None
+    #: The settings (and variables) that move the base URLs, named in hints.
+    url_keys: str = "api-url / access-url"
+    url_env: str = "TERRA_API_URL / TERRA_ACCESS_URL"
 
 
 @dataclass(frozen=True)
@@ -263,11 +268,13 @@ class TerraClient:
             headers["dev-id"] = self.options.dev_id
         if self.options.api_key:
             headers["x-api-key"] = self.options.api_key
+        if self.options.bearer:
+            headers["Authorization"] = f"Bearer {self.options.bearer}"
         return headers
 
     def _scrub(self, text: str) -> str:
         """Never let a credential value into a message, whatever the server echoed."""
-        for secret in (self.options.dev_id, self.options.api_key):
+        for secret in (self.options.dev_id, self.options.api_key, self.options.bearer):
             if secret and len(secret) >= 4:
                 text = text.replace(secret, "****")
         return text
@@ -279,8 +286,13 @@ class TerraClient:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send one request with retries; return the final response (any status).
+
+        `data` is a form body (the OAuth endpoints); `headers` add to the usual
+        ones (an `Idempotency-Key`, which also makes retrying a POST safe).
 
         Raises NetworkError when the host cannot be reached after every try, and
         RemoteError when Terra keeps answering 429/502/503/504 or asks for a wait
@@ -296,8 +308,9 @@ class TerraClient:
                     method,
                     url,
                     params=params,
-                    headers=self._headers(),
+                    headers={**self._headers(), **(headers or {})},
                     json=json_body,
+                    data=data,
                 )
             except httpx.TransportError as exc:
                 error = self._network_error(exc, url)
@@ -310,7 +323,7 @@ class TerraClient:
             except httpx.HTTPError as exc:  # e.g. a body that fails to decompress
                 raise RemoteError(
                     f"{_host(url)} sent an answer terra cannot read ({_short(str(exc))}).",
-                    hint="Check that api-url / access-url point at Terra ('terra config show').",
+                    hint=f"Check that {o.url_keys} point at Terra ('terra config show').",
                 ) from None
             if response.status_code not in RETRY_STATUSES:
                 return response
@@ -357,9 +370,10 @@ class TerraClient:
         host = _host(url)
         text = str(exc)
         lowered = text.lower()
+        o = self.options
         hint = (
-            "Check your network connection, and that api-url / access-url "
-            "('terra config show', TERRA_API_URL / TERRA_ACCESS_URL) point at Terra."
+            f"Check your network connection, and that {o.url_keys} "
+            f"('terra config show', {o.url_env}) point at Terra."
         )
         if isinstance(exc, httpx.TimeoutException):
             if isinstance(exc, httpx.ConnectTimeout):

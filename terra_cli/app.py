@@ -25,6 +25,8 @@ from terra_cli.errors import ExitCode, Interrupted, TerraError
 COMMANDS: dict[str, str] = {
     "init": "terra_cli.commands.init",
     "config": "terra_cli.commands.config",
+    "login": "terra_cli.commands.login",
+    "logout": "terra_cli.commands.login",
     "widget": "terra_cli.commands.widget",
     "listen": "terra_cli.commands.listen",
     "trigger": "terra_cli.commands.trigger",

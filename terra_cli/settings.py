@@ -54,6 +54,12 @@ KEYS: dict[str, Key] = {
         ),
         Key("ngrok-authtoken", True, "NGROK_AUTHTOKEN", help="ngrok authtoken for the tunnel"),
         Key(
+            "admin-token",
+            True,
+            "TERRA_ADMIN_TOKEN",
+            help="Terra Admin API token (terra login saves it)",
+        ),
+        Key(
             "api-url",
             False,
             "TERRA_API_URL",
@@ -66,6 +72,13 @@ KEYS: dict[str, Key] = {
             "TERRA_ACCESS_URL",
             "https://access.tryterra.co",
             help="base URL of Terra's access host (widget sessions)",
+        ),
+        Key(
+            "admin-url",
+            False,
+            "TERRA_ADMIN_URL",
+            "https://access.tryterra.co/api/v3/admin",
+            help="base URL of Terra's Admin API (login, destinations, deliveries)",
         ),
         Key("ngrok-path", False, "TERRA_NGROK_PATH", help="path to the ngrok agent executable"),
         Key("ngrok-domain", False, "TERRA_NGROK_DOMAIN", help="reserved or static ngrok domain"),
@@ -80,7 +93,7 @@ KEYS: dict[str, Key] = {
     )
 }
 
-URL_KEYS = frozenset({"api-url", "access-url"})
+URL_KEYS = frozenset({"api-url", "access-url", "admin-url"})
 _PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9-]+)?$")
 

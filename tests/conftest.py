@@ -38,11 +38,20 @@ _CLEARED = (
     "PYNGROK_NGROK_PATH",
     "NGROK_API_KEY",
     "TERRA_INSPECT_PORT",
+    "TERRA_ADMIN_TOKEN",
+    "TERRA_ADMIN_URL",
+    "TERRA_LOGIN_POLL_SCALE",
 )
 
 
-_SECRET_ENV = ("TERRA_DEV_ID", "TERRA_API_KEY", "TERRA_SIGNING_SECRET", "NGROK_AUTHTOKEN")
-_SECRET_FILE_KEYS = ("dev_id", "api_key", "signing_secret", "ngrok_authtoken")
+_SECRET_ENV = (
+    "TERRA_DEV_ID",
+    "TERRA_API_KEY",
+    "TERRA_SIGNING_SECRET",
+    "NGROK_AUTHTOKEN",
+    "TERRA_ADMIN_TOKEN",
+)
+_SECRET_FILE_KEYS = ("dev_id", "api_key", "signing_secret", "ngrok_authtoken", "admin_token")
 
 
 def _reveals_on_purpose(args: tuple[str, ...]) -> bool:

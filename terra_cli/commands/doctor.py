@@ -66,6 +66,9 @@ def doctor(
     ]
     for spec in forward_to or []:
         found.append(checks.forward_route(spec))
+    from terra_cli.commands.admin import admin_client
+
+    found.extend(checks.admin(settings, lambda: admin_client(settings)))
     if json_out:
         render.result_json({"checks": [c.as_json() for c in found]})
     else:

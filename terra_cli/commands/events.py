@@ -300,3 +300,93 @@ def replay_(
     raise_for_delivery(
         result, timeout, listener_url=DEFAULT_TARGET, retry_advice="replay it again once fixed."
     )
+
+
+@events_app.command("pull")
+def pull_(
+    ctx: typer.Context,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            metavar="DEV_ID",
+            help="The Terra environment (default: the profile's dev-id).",
+            show_default=False,
+        ),
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--outcome",
+            metavar="failed|delivered",
+            help="Only deliveries that failed, or only those that were delivered.",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Only deliveries since WHEN: an age (6h, 2d), a date or an ISO 8601 time.",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="Pull at most N deliveries.", min=1)
+    ] = 50,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="A JSON array of the records pulled, newest first.")
+    ] = False,
+) -> None:
+    """Copy Terra's record of deliveries (and their bodies) into the local event log.
+
+    Events Terra tried to send while nothing was listening can then be read with
+    'terra events show' and replayed locally with 'terra events replay'. Nothing is
+    resent by Terra.
+    """
+    from terra_cli.commands.admin import admin_client
+    from terra_cli.errors import InputError
+    from terra_cli.render import admin as show_admin
+    from terra_cli.settings import mask
+    from terra_cli.webhooks.pull import check_outcome, parse_since, pull
+
+    settings = load_settings(ctx)
+    wanted = check_outcome(outcome)
+    after = parse_since(since) if since else None
+    dev_id = env or settings.get("dev-id")
+    if not dev_id:
+        raise InputError(
+            "events pull needs to know which Terra environment (dev-id) to read.",
+            hint="Pass --env DEV_ID, or run 'terra config set dev-id'.",
+        )
+    store = EventStore.default()
+    with admin_client(settings) as client:
+        try:
+            result = pull(client, dev_id, store, outcome=wanted, since=after, limit=limit)
+        finally:
+            store.close()
+    if json_out:
+        render.result_json(result.written)
+    else:
+        for record in result.written:
+            render.result(str(record["id"]))
+    what = f"{wanted} " if wanted else ""
+    show_admin.notice(
+        f"Pulled {len(result.written)} {what}deliver{'y' if len(result.written) == 1 else 'ies'} "
+        f"from Terra (environment {mask(dev_id)}) into {store.root}"
+        + (f"; {result.already} were already in the log" if result.already else "")
+        + "."
+    )
+    if not result.payloads_readable and result.written:
+        show_admin.caution(
+            "The admin token lacks payloads:read, so only the delivery records came, not the "
+            "bodies; run 'terra login --scope payloads:read' to pull them too."
+        )
+    elif result.without_payload:
+        show_admin.caution(
+            f"{result.without_payload} deliveries had no stored body any more "
+            "(Terra keeps bodies about 14 days)."
+        )
+    if result.written:
+        render.info("See them with 'terra events list'; replay one with 'terra events replay ID'.")

@@ -32,6 +32,7 @@ from terra_cli.webhooks.store import EventStore
 if TYPE_CHECKING:
     from terra_cli.inspector.server import Inspector
     from terra_cli.tunnel import Authtoken, TunnelSession
+    from terra_cli.webhooks.registration import Registration
 
 
 def register(app: typer.Typer) -> None:
@@ -129,10 +130,64 @@ def listen(
     no_inspect: Annotated[
         bool, typer.Option("--no-inspect", help="Serve no inspector page.")
     ] = False,
+    register: Annotated[
+        bool,
+        typer.Option(
+            "--register",
+            help="Make Terra deliver to the public URL: reuse or create a webhook destination "
+            "in the environment (deleted again on stop) and check signatures with its secret.",
+        ),
+    ] = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            metavar="DEV_ID",
+            help="With --register: the Terra environment (default: the profile's dev-id).",
+            show_default=False,
+        ),
+    ] = None,
+    keep_destination: Annotated[
+        bool,
+        typer.Option(
+            "--keep-destination",
+            help="With --register: leave the destination in Terra on stop "
+            "(the default for a reserved domain).",
+        ),
+    ] = False,
+    delete_destination: Annotated[
+        bool,
+        typer.Option(
+            "--delete-destination",
+            help="With --register: delete the destination on stop, even one kept for a "
+            "reserved domain (only ones terra created).",
+        ),
+    ] = False,
+    cleanup: Annotated[
+        bool,
+        typer.Option(
+            "--cleanup",
+            help="Delete the destinations an earlier --register run left behind, then exit.",
+        ),
+    ] = False,
 ) -> None:
     """Receive Terra webhooks: a local URL (and a public one), each event shown live."""
     parent = ParentWatch()
     settings = load_settings(ctx, ngrok_domain=domain, ngrok_region=region)
+    if cleanup:
+        from terra_cli.commands import listen_register
+
+        listen_register.cleanup(settings)
+        return
+    registration: Registration | None = None
+    env_name: str | None = None
+    session_ref: list[ListenSession] = []
+    if register:
+        from terra_cli.commands import listen_register
+
+        registration, env_name = listen_register.prepare(
+            settings, env, keep_destination, delete_destination, no_tunnel, session_ref
+        )
     token = None if no_tunnel else _require_authtoken(settings)
     types = _parse_types(events)
     excluded = _parse_types(exclude, "--exclude")
@@ -175,6 +230,7 @@ def listen(
         exclude=excluded,
         observer=feed.observe if feed else None,
     )
+    session_ref.append(session)
     try:
         session.start()
     except BaseException:
@@ -198,12 +254,34 @@ def listen(
             _check_no_loop(session, forwarder)
         public_url = None
         if token is not None:
-            tunnel = _open_tunnel(settings, token, session, config, json_out)
+            on_online = None
+            if registration is not None:
+                reg = registration
+
+                def on_online(url: str) -> None:
+                    reg.move_in_background(url.rstrip("/") + config.path)
+
+            tunnel = _open_tunnel(settings, token, session, config, json_out, on_online)
             public_url = tunnel.public_url.rstrip("/") + config.path if tunnel else None
+            if registration is not None and public_url is not None:
+                from terra_cli.commands import listen_register
+
+                name = env_name or registration.label
+                secret = listen_register.attach(registration, public_url, name, settings)
+                if inspector is not None:
+                    inspector.use_secret(secret)
         url = session.receiver.url
         log_dir = str(store.root) if store else None
         if token is None or tunnel is not None:  # not when Ctrl-C came during the tunnel start
-            show.banner(url, public_url, bool(secret), strict, log_dir, inspect_url=inspect_url)
+            show.banner(
+                url,
+                public_url,
+                bool(secret),
+                strict,
+                log_dir,
+                inspect_url=inspect_url,
+                registered=env_name if registration is not None else None,
+            )
             if forwarder is not None and len(routes) == 1 and not routes[0].types:
                 render.info(
                     f"Forwarding each event to {forwarder.url} (timeout {forward_timeout:g} s)"
@@ -225,6 +303,8 @@ def listen(
         session.close(grace=0.5)
         if inspector is not None:
             inspector.stop()
+        if registration is not None:
+            registration.close()
         if tunnel is not None:
             tunnel.close()
         if store is not None:
@@ -321,6 +401,7 @@ def _open_tunnel(
     session: ListenSession,
     config: ReceiverConfig,
     json_out: bool,
+    on_online: Callable[[str], None] | None = None,
 ) -> TunnelSession | None:
     """Open the public tunnel to the receiver: the one call into terra_cli.tunnel.open_tunnel.
 
@@ -329,7 +410,7 @@ def _open_tunnel(
     None when Ctrl-C/SIGTERM arrived during the start.
     """
     from terra_cli.render.tunnel import TunnelView
-    from terra_cli.tunnel import Failed, StartCanceled, TunnelStatus, open_tunnel
+    from terra_cli.tunnel import Failed, Online, StartCanceled, TunnelStatus, open_tunnel
 
     view = TunnelView(config.path, json_mode=json_out)
 
@@ -337,6 +418,8 @@ def _open_tunnel(
         view(status)
         if isinstance(status, Failed):
             session.request_stop("tunnel-failed")
+        if on_online is not None and isinstance(status, Online) and status.changed:
+            on_online(status.public_url)  # --register: the destination follows the URL
 
     with view.starting():
         try:

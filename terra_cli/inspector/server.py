@@ -161,6 +161,10 @@ class Inspector:
         """Make Replay send to this listener unless a URL is typed."""
         self.config = replace(self.config, default_target=listener_url, own_url=listener_url)
 
+    def use_secret(self, secret: str | None) -> None:
+        """Sign replays with `secret` from now on (a `--register` run's destination secret)."""
+        self.config = replace(self.config, secret=secret)
+
     @property
     def port(self) -> int:
         assert self._server is not None, "start() first"

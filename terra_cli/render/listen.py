@@ -268,17 +268,24 @@ def banner(
     log_dir: str | None,
     forward_to: str | None = None,
     inspect_url: str | None = None,
+    registered: str | None = None,
 ) -> None:
-    """Where to send webhooks and how this run judges them (stderr)."""
+    """Where to send webhooks and how this run judges them (stderr).
+
+    `registered` names the environment when `--register` made Terra deliver here.
+    """
     color = color_enabled(sys.stderr)
     info(_paint("terra listen: receiving Terra webhooks", STYLES["bold"], color))
     info(f"  Local URL:   {url}")
     if public_url:
         info(f"  Public URL:  {_paint(public_url, STYLES['bold'], color)}")
-        info(
-            "               in Terra's dashboard: Connections -> Destinations -> Webhook: "
-            "paste it and save"
-        )
+        if registered:
+            info(f"               Terra delivers here (environment {registered}, --register)")
+        else:
+            info(
+                "               in Terra's dashboard: Connections -> Destinations -> Webhook: "
+                "paste it and save"
+            )
     else:
         info("  Public URL:  none (--no-tunnel)")
     if secret_set:
