@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     import httpx
 
 # Endpoint paths, relative to `access-url` (widget) or `api-url` (everything else).
-WIDGET_SESSION_PATH = "/api/widget/session"
+WIDGET_SESSION_PATH = "/api/widget/session"  # the docs' path
+SPEC_WIDGET_SESSION_PATH = "/widget/api/session"  # the path in Terra's published widget spec
 LEGACY_WIDGET_SESSION_PATH = "/auth/generateWidgetSession"
 AUTHENTICATE_USER_PATH = "/auth/authenticateUser"
 DEAUTHENTICATE_USER_PATH = "/auth/deauthenticateUser"
@@ -106,7 +107,8 @@ class WidgetSession:
     session_id: str | None
     expires_in: int | None
     legacy: bool
-    new_endpoint_status: int | None = None
+    new_endpoint_status: int | None = None  # what the spec's path answered before the legacy one
+    endpoint: str = WIDGET_SESSION_PATH  # the path that created the session
 
 
 @dataclass(frozen=True)
@@ -470,29 +472,44 @@ class TerraClient:
     # -- endpoints ------------------------------------------------------------
 
     def widget_session(self, request: WidgetRequest) -> WidgetSession:
-        """Create a widget session: the new endpoint first, the legacy one on 404/405."""
+        """Create a widget session, trying Terra's three endpoints in the contract's order.
+
+        The docs' path first; on 404/405 the path in Terra's published widget
+        spec (same host); on 404/405 again the legacy endpoint on `api-url`.
+        """
         doing = "creating the widget session"
-        new_url = self.options.access_url.rstrip("/") + WIDGET_SESSION_PATH
+        access = self.options.access_url.rstrip("/")
+        new_url = access + WIDGET_SESSION_PATH
         response = self.send("POST", new_url, json_body=request.body())
         legacy = False
         new_status: int | None = None
+        endpoint = WIDGET_SESSION_PATH
         if response.status_code in (404, 405):
-            new_status = response.status_code
-            legacy = True
+            endpoint = SPEC_WIDGET_SESSION_PATH
+            first_status = response.status_code
             response = self.send(
-                "POST", self._api(LEGACY_WIDGET_SESSION_PATH), json_body=request.body()
+                "POST", access + SPEC_WIDGET_SESSION_PATH, json_body=request.body()
             )
-            if response.status_code == 410:
-                words = terra_words(_json_or_none(response), response.text)
-                said = f" ({self._scrub(words)})" if words else ""
-                raise RemoteError(
-                    f"The widget endpoint {WIDGET_SESSION_PATH} on {_host(new_url)} answered "
-                    f"{new_status}, and the legacy {LEGACY_WIDGET_SESSION_PATH} answered "
-                    f"410 Gone: it is retired for this account{said}.",
-                    hint="Point access-url at Terra's access host "
-                    "('terra config set access-url https://access.tryterra.co' or "
-                    "TERRA_ACCESS_URL), then run 'terra widget' again.",
+            if response.status_code in (404, 405):
+                new_status = response.status_code
+                legacy = True
+                endpoint = LEGACY_WIDGET_SESSION_PATH
+                response = self.send(
+                    "POST", self._api(LEGACY_WIDGET_SESSION_PATH), json_body=request.body()
                 )
+                if response.status_code == 410:
+                    words = terra_words(_json_or_none(response), response.text)
+                    said = f" ({self._scrub(words)})" if words else ""
+                    raise RemoteError(
+                        f"The widget endpoints {WIDGET_SESSION_PATH} and "
+                        f"{SPEC_WIDGET_SESSION_PATH} on {_host(new_url)} answered "
+                        f"{first_status} and {new_status}, and the legacy "
+                        f"{LEGACY_WIDGET_SESSION_PATH} answered 410 Gone: it is retired for "
+                        f"this account{said}.",
+                        hint="Point access-url at Terra's access host "
+                        "('terra config set access-url https://access.tryterra.co' or "
+                        "TERRA_ACCESS_URL), then run 'terra widget' again.",
+                    )
         if response.status_code == 500 and _looks_like_html(response.text):
             raise RemoteError(WIDGET_HTML_500, hint=WIDGET_HTML_500_HINT)
         if not 200 <= response.status_code < 300:
@@ -512,6 +529,7 @@ class TerraClient:
             expires_in=expires_in if isinstance(expires_in, int) else None,
             legacy=legacy,
             new_endpoint_status=new_status,
+            endpoint=endpoint,
         )
 
     def integrations(self) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from terra_cli import render
 from terra_cli.commands import SuggestingGroup, load_settings
 from terra_cli.errors import AuthError, CanceledError, InputError
 from terra_cli.render import events as show
-from terra_cli.webhooks.events import human_size, summarize
+from terra_cli.webhooks.events import CHUNK_TYPES, chunk_of, human_size, summarize
 from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, check_url, raise_for_delivery
 from terra_cli.webhooks.replay import recorded_headers, replay
 from terra_cli.webhooks.store import EventStore, record_body
@@ -208,7 +209,8 @@ def show_(
     json_out: Annotated[bool, typer.Option("--json", help="Print the log record as JSON.")] = False,
 ) -> None:
     """One event: summary, charts of its series and headers; the body with --body."""
-    record = _store().find(event_id)
+    store = _store()
+    record = store.find(event_id)
     body = record_body(record)
     if raw:
         show.raw_bytes(body)
@@ -217,7 +219,14 @@ def show_(
         render.result_json(record)
         return
     headers = recorded_headers(record)
-    show.event_view(record, summarize(body, headers), body, headers, with_body=with_body)
+    summary = summarize(body, headers)
+    if summary.type in CHUNK_TYPES:
+        chunk = chunk_of(store.iter_records(newest_first=True), record)
+        if chunk is not None:
+            summary = dataclasses.replace(
+                summary, text=f"chunk {chunk[0]} of {chunk[1]}: {summary.text}"
+            )
+    show.event_view(record, summary, body, headers, with_body=with_body)
 
 
 @events_app.command("replay")
@@ -235,6 +244,13 @@ def replay_(
         typer.Option(
             "--original-signature",
             help="Keep the recorded signature header instead of signing afresh.",
+        ),
+    ] = False,
+    same_trace_id: Annotated[
+        bool,
+        typer.Option(
+            "--same-trace-id",
+            help="Repeat the recorded X-Terra-Trace-Id (plays a retry); default: a fresh one.",
         ),
     ] = False,
     timeout: Annotated[
@@ -262,7 +278,9 @@ def replay_(
                 hint="Run 'terra config set signing-secret' or set TERRA_SIGNING_SECRET, "
                 "or pass --original-signature to send the recorded header.",
             )
-    result = replay(record, body, url, secret, int(time.time()), timeout)
+    result = replay(
+        record, body, url, secret, int(time.time()), timeout, same_trace_id=same_trace_id
+    )
     summary = summarize(body, recorded_headers(record))
     show.delivery(f"replay of {record.get('id')}", len(body), summary.records, result)
     if json_out:

@@ -318,6 +318,7 @@ def listen(
         outcome.reason,
         outcome.unshown,
     )
+    show.large_requests([(r.reference, r.arrived, r.expected) for r in outcome.large_requests])
     if outcome.reason == "failure" and session.receiver.failure is not None:
         raise session.receiver.failure
     if tunnel is not None and tunnel.error is not None:
@@ -456,7 +457,7 @@ def _line_sink(full: bool) -> Callable[[list[Event]], None]:
         failed = next((e for e in events if Verdict(e.verdict).failed), None)
         if not warned and failed is not None:
             warned = True
-            show.first_failure(failed, failed.signed_at)
+            show.first_failure(failed)
 
     return sink
 

@@ -110,6 +110,9 @@ def _flow(event: Event) -> list[tuple[str, str | None, str]]:
     shows only where it fits on a row already there.
     """
     parts: list[tuple[str, str | None, str]] = []
+    note = verdict_note(event)
+    if note:
+        parts.append((f"({note})", verdict_code(event.verdict), KEEP))
     if event.terra_reference:
         parts.append((f"ref:{event.terra_reference}", STYLES["bold"], KEEP))
     if event.summary:
@@ -131,6 +134,14 @@ def _flow(event: Event) -> list[tuple[str, str | None, str]]:
     if event.reference_id:
         parts.append((f"reference_id={event.reference_id}", None, OPTIONAL))
     return parts
+
+
+def verdict_note(event: Event) -> str:
+    """Why a stale verdict is stale, in a word or two: "in the future" or "too old"."""
+    if event.verdict != "stale" or not event.verdict_detail:
+        return ""
+    reason = event.verdict_detail.partition(":")[0]
+    return reason if reason in ("in the future", "too old") else ""
 
 
 def event_rows(event: Event, width: int | None = None, color: bool = False) -> list[str]:
@@ -294,8 +305,12 @@ def banner(
     info("  Stop:        Ctrl-C")
 
 
-def failure_advice(verdict: str, event_id: str, signed_at: int | None, received_at: str) -> str:
-    """What a failed verdict means and what to check, in a few plain sentences."""
+def failure_advice(verdict: str, event_id: str, detail: str | None = None) -> str:
+    """What a failed verdict means and what to check, in a few plain sentences.
+
+    `detail` is the signature check's reason (`signature.check`), e.g.
+    "in the future: signed 15 min ahead of this clock, tolerance 300 s".
+    """
     if verdict == "unsigned":
         return (
             f"{event_id} came with no signature header at all (neither X-Terra-Signature nor "
@@ -305,18 +320,16 @@ def failure_advice(verdict: str, event_id: str, signed_at: int | None, received_
             "marks events unchecked."
         )
     if verdict == "stale":
-        skew = _skew(signed_at, received_at)
-        if skew is not None and skew < 0:
+        if detail and detail.startswith("in the future"):
             return (
-                f"{event_id} is signed with a timestamp {_seconds(-skew)} in the future. "
-                "That is clock skew: check this machine's clock (and the sender's), e.g. "
-                "that NTP is on."
+                f"{event_id} is {detail}. That is clock skew: check this machine's clock "
+                "(and the sender's), e.g. that NTP is on."
             )
-        age = f" {_seconds(skew)} old" if skew is not None else " too old"
+        why = detail or "signed with a timestamp outside --tolerance"
         return (
-            f"{event_id} is signed with a timestamp{age}, outside --tolerance. A replay "
-            "with --original-signature keeps the old timestamp (replay without it to sign "
-            "afresh); otherwise check this machine's clock."
+            f"{event_id} is {why}. A replay with --original-signature keeps the old "
+            "timestamp (replay without it to sign afresh); otherwise check this machine's "
+            "clock."
         )
     return (
         f"{event_id} has a signature that does not match the body. Check that the signing "
@@ -325,33 +338,13 @@ def failure_advice(verdict: str, event_id: str, signed_at: int | None, received_
     )
 
 
-def _skew(signed_at: int | None, received_at: str) -> float | None:
-    """Seconds between the signature's timestamp and the arrival (negative: in the future)."""
-    if signed_at is None:
-        return None
-    try:
-        got = datetime.fromisoformat(received_at.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-    return got - signed_at
-
-
-def _seconds(value: float) -> str:
-    value = abs(value)
-    if value < 120:
-        return f"{value:.0f} s"
-    if value < 7200:
-        return f"{value / 60:.0f} min"
-    if value < 172800:
-        return f"{value / 3600:.0f} h"
-    return f"{value / 86400:.0f} days"
-
-
-def first_failure(event: Event, signed_at: int | None = None) -> None:
+def first_failure(event: Event) -> None:
     """A loud one-time warning the first time a signature check fails, wrapped to the width."""
+    note = verdict_note(event)
+    why = f"{event.verdict}, {note}" if note else event.verdict
     warn(
-        f"signature check failed ({event.verdict}). "
-        + failure_advice(event.verdict, event.id, signed_at, event.received_at),
+        f"signature check failed ({why}). "
+        + failure_advice(event.verdict, event.id, event.verdict_detail),
         fit=True,
     )
 
@@ -400,6 +393,14 @@ def summary(
             )
         if log_dir and events:
             info(f"Event log: {log_dir}")
+
+
+def large_requests(requests: list[tuple[str, int, int]]) -> None:
+    """Closing lines on stderr: for each announced large request, how many of N arrived."""
+    with contextlib.suppress(OSError, ValueError):
+        for reference, arrived, expected in requests:
+            state = "all arrived" if arrived >= expected else f"{expected - arrived} missing"
+            info(f"Large request {reference}: {arrived} of {expected} payloads arrived ({state}).")
 
 
 def stdout_closed() -> bool:

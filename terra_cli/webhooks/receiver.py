@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from terra_cli.errors import LocalResourceError, TerraError
 from terra_cli.webhooks.events import Delivery, ForwardInfo, human_size
 from terra_cli.webhooks.headers import HOP_BY_HOP
-from terra_cli.webhooks.signature import DEFAULT_TOLERANCE, Verdict, verify
+from terra_cli.webhooks.signature import DEFAULT_TOLERANCE, HEADER_NAMES, Verdict, check
 from terra_cli.webhooks.store import EventStore, new_event_id, record_from, utc_now_iso
 
 if TYPE_CHECKING:
@@ -246,13 +246,16 @@ class Receiver:
         if req.refused:
             # The body was refused unread, so there is no signature to check it against.
             verdict = Verdict.UNCHECKED
+            detail: str | None = "the body was refused unread, so it was not checked"
             status = 413
             reply = _json(
                 {"error": f"body over the limit of {human_size(config.max_body)}", "id": event_id}
             )
         else:
-            header = req.lower.get("terra-signature") or req.lower.get("x-terra-signature")
-            verdict = verify(header, req.body, config.secret, req.received, config.tolerance)
+            # x-terra-signature first: Terra's current name wins when both are sent.
+            header = next((req.lower[n] for n in HEADER_NAMES if n in req.lower), None)
+            judged = check(header, req.body, config.secret, req.received, config.tolerance)
+            verdict, detail = judged.verdict, judged.detail
             if config.strict and verdict.failed:
                 status = 401
                 reply = _json(
@@ -312,6 +315,7 @@ class Receiver:
             forward=forward,
             retry=self.is_retry(req.lower.get("x-terra-trace-id")),
             truncated=req.refused,
+            verdict_detail=detail,
         )
         if self.store is not None:
             try:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from terra_cli.webhooks.events import Delivery, Event, build_event
+from terra_cli.webhooks.events import ChunkCounter, Delivery, Event, LargeRequest, build_event
 from terra_cli.webhooks.receiver import Forwarder, Receiver, ReceiverConfig
 from terra_cli.webhooks.signature import Verdict
 from terra_cli.webhooks.store import EventStore
@@ -43,6 +43,7 @@ class Outcome:
     dropped: int = 0
     unshown: int = 0  # received and logged, not shown: the screen fell too far behind
     elapsed: float = 0.0
+    large_requests: list[LargeRequest] = field(default_factory=list)  # chunks vs announced
 
     @property
     def failed(self) -> int:
@@ -83,6 +84,7 @@ class ListenSession:
         self._lock = threading.Lock()
         self._display: threading.Thread | None = None
         self._sink_broken = False
+        self.chunks = ChunkCounter()  # used by the display thread only
 
     def start(self) -> None:
         """Bind the receiver (exit 9 when the port is taken) and start the display thread."""
@@ -128,6 +130,7 @@ class ListenSession:
         if self._display is not None:
             self._display.join(timeout=grace)
         self.outcome.dropped = self.receiver.stats.snapshot()["dropped"]
+        self.outcome.large_requests = self.chunks.report()
 
     def _enqueue(self, delivery: Delivery) -> None:
         """The receiver's `emit`: count the event, queue it for the screen unless the
@@ -169,7 +172,7 @@ class ListenSession:
                 if delivery is None:
                     done = True
                     break
-                event = build_event(delivery, keep_body=self.keep_body)
+                event = self.chunks.observe(build_event(delivery, keep_body=self.keep_body))
                 if self._store is not None:  # the index writer reuses this summary
                     self._store.note_facts(event.id, event.type, event.user_id, event.provider)
                 if self.observer is not None:

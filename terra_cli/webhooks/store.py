@@ -86,6 +86,7 @@ def record_from(delivery: Delivery) -> dict[str, Any]:
     record["verdict"] = delivery.verdict
     record["status"] = delivery.status
     record["forward"] = delivery.forward.to_json() if delivery.forward else None
+    record["verdict_detail"] = delivery.verdict_detail  # ours, after the contract's fields
     return record
 
 

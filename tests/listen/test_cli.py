@@ -21,6 +21,9 @@ EVENT_FIELDS = [
     "kind", "id", "received_at", "method", "path", "type", "user_id", "provider",
     "reference_id", "terra_reference", "trace_id", "size", "records", "verdict", "status",
     "forward", "retry", "summary",
+    # Added by issue 11 (the contract allows additions): why the verdict, the date
+    # span, and chunk k of N for a large request.
+    "verdict_detail", "span", "chunk",
 ]  # fmt: skip
 
 
