@@ -10,6 +10,10 @@ load, and whether every request was answered 200, logged and (for terra)
 shown as an NDJSON event.
 
     python benchmarks/listener.py [--requests 3000] [--rounds 5] [--connections 8] [--clients 2]
+                                  [--no-inspect]
+
+terra runs with its inspector page served (on a free port, nobody viewing it), as
+`terra listen` does by default; `--no-inspect` measures it without.
 """
 
 from __future__ import annotations
@@ -217,13 +221,16 @@ def start_bare(tmp: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
     return proc, wait_port_file(port_file), log
 
 
-def start_terra(tmp: Path) -> tuple[subprocess.Popen[bytes], int, Path, list[bytes]]:
+def start_terra(
+    tmp: Path, inspect: bool = True
+) -> tuple[subprocess.Popen[bytes], int, Path, list[bytes]]:
     terra = shutil.which("terra") or str(Path(sys.executable).parent / "terra")
     data = tmp / "terra-data"
     env = dict(os.environ, TERRA_DATA_DIR=str(data), TERRA_SIGNING_SECRET=SECRET)
     env["TERRA_CONFIG_DIR"] = str(tmp / "terra-config")
     proc = subprocess.Popen(
-        [terra, "listen", "--no-tunnel", "--json", "--port", "0"],
+        [terra, "listen", "--no-tunnel", "--json", "--port", "0"]
+        + (["--inspect-port", "0"] if inspect else ["--no-inspect"]),
         stdout=subprocess.PIPE,
         env=env,
         stderr=subprocess.DEVNULL,
@@ -282,13 +289,17 @@ class Comparison:
 
 
 def measure(
-    requests: int = 3000, rounds: int = 5, connections: int = 8, clients: int = 2
+    requests: int = 3000,
+    rounds: int = 5,
+    connections: int = 8,
+    clients: int = 2,
+    inspect: bool = True,
 ) -> Comparison:
     """Interleaved rounds of the same load against the bare receiver and terra."""
     with tempfile.TemporaryDirectory(prefix="terra-bench-") as name:
         tmp = Path(name)
         bare_proc, bare_port, bare_log = start_bare(tmp)
-        terra_proc, terra_port, terra_events, lines = start_terra(tmp)
+        terra_proc, terra_port, terra_events, lines = start_terra(tmp, inspect)
         warm = 200
         results: dict[str, list[Figures]] = {"bare stdlib": [], "terra listen": []}
         pids = {"bare stdlib": bare_proc.pid, "terra listen": terra_proc.pid}
@@ -330,8 +341,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--no-inspect", action="store_true", help="terra without its page")
     args = parser.parse_args()
-    c = measure(args.requests, args.rounds, args.connections, args.clients)
+    c = measure(args.requests, args.rounds, args.connections, args.clients, not args.no_inspect)
+    print(f"terra inspector page: {'off (--no-inspect)' if args.no_inspect else 'on'}")
     print(
         f"load: {c.rounds} interleaved rounds x {c.requests} signed activity events "
         f"(~{len(activity_body(0))} B) per receiver, {c.connections} keep-alive connections "

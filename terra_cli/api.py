@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     import httpx
 
 # Endpoint paths, relative to `access-url` (widget) or `api-url` (everything else).
-WIDGET_SESSION_PATH = "/api/widget/session"
+WIDGET_SESSION_PATH = "/api/widget/session"  # the docs' path
+SPEC_WIDGET_SESSION_PATH = "/widget/api/session"  # the path in Terra's published widget spec
 LEGACY_WIDGET_SESSION_PATH = "/auth/generateWidgetSession"
 AUTHENTICATE_USER_PATH = "/auth/authenticateUser"
 DEAUTHENTICATE_USER_PATH = "/auth/deauthenticateUser"
@@ -72,6 +73,11 @@ class ClientOptions:
     retries: int = 3
     backoff: float = 0.5
     max_wait: float = 60.0
+    #: A bearer token (the Admin API's); sent as `Authorization` and scrubbed like the keys.
+    bearer: str | None = None
+    #: The settings (and variables) that move the base URLs, named in hints.
+    url_keys: str = "api-url / access-url"
+    url_env: str = "TERRA_API_URL / TERRA_ACCESS_URL"
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,8 @@ class WidgetSession:
     session_id: str | None
     expires_in: int | None
     legacy: bool
-    new_endpoint_status: int | None = None
+    new_endpoint_status: int | None = None  # what the spec's path answered before the legacy one
+    endpoint: str = WIDGET_SESSION_PATH  # the path that created the session
 
 
 @dataclass(frozen=True)
@@ -261,11 +268,13 @@ class TerraClient:
             headers["dev-id"] = self.options.dev_id
         if self.options.api_key:
             headers["x-api-key"] = self.options.api_key
+        if self.options.bearer:
+            headers["Authorization"] = f"Bearer {self.options.bearer}"
         return headers
 
     def _scrub(self, text: str) -> str:
         """Never let a credential value into a message, whatever the server echoed."""
-        for secret in (self.options.dev_id, self.options.api_key):
+        for secret in (self.options.dev_id, self.options.api_key, self.options.bearer):
             if secret and len(secret) >= 4:
                 text = text.replace(secret, "****")
         return text
@@ -277,8 +286,13 @@ class TerraClient:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send one request with retries; return the final response (any status).
+
+        `data` is a form body (the OAuth endpoints); `headers` add to the usual
+        ones (an `Idempotency-Key`, which also makes retrying a POST safe).
 
         Raises NetworkError when the host cannot be reached after every try, and
         RemoteError when Terra keeps answering 429/502/503/504 or asks for a wait
@@ -294,8 +308,9 @@ class TerraClient:
                     method,
                     url,
                     params=params,
-                    headers=self._headers(),
+                    headers={**self._headers(), **(headers or {})},
                     json=json_body,
+                    data=data,
                 )
             except httpx.TransportError as exc:
                 error = self._network_error(exc, url)
@@ -308,7 +323,7 @@ class TerraClient:
             except httpx.HTTPError as exc:  # e.g. a body that fails to decompress
                 raise RemoteError(
                     f"{_host(url)} sent an answer terra cannot read ({_short(str(exc))}).",
-                    hint="Check that api-url / access-url point at Terra ('terra config show').",
+                    hint=f"Check that {o.url_keys} point at Terra ('terra config show').",
                 ) from None
             if response.status_code not in RETRY_STATUSES:
                 return response
@@ -355,9 +370,10 @@ class TerraClient:
         host = _host(url)
         text = str(exc)
         lowered = text.lower()
+        o = self.options
         hint = (
-            "Check your network connection, and that api-url / access-url "
-            "('terra config show', TERRA_API_URL / TERRA_ACCESS_URL) point at Terra."
+            f"Check your network connection, and that {o.url_keys} "
+            f"('terra config show', {o.url_env}) point at Terra."
         )
         if isinstance(exc, httpx.TimeoutException):
             if isinstance(exc, httpx.ConnectTimeout):
@@ -456,29 +472,44 @@ class TerraClient:
     # -- endpoints ------------------------------------------------------------
 
     def widget_session(self, request: WidgetRequest) -> WidgetSession:
-        """Create a widget session: the new endpoint first, the legacy one on 404/405."""
+        """Create a widget session, trying Terra's three endpoints in the contract's order.
+
+        The docs' path first; on 404/405 the path in Terra's published widget
+        spec (same host); on 404/405 again the legacy endpoint on `api-url`.
+        """
         doing = "creating the widget session"
-        new_url = self.options.access_url.rstrip("/") + WIDGET_SESSION_PATH
+        access = self.options.access_url.rstrip("/")
+        new_url = access + WIDGET_SESSION_PATH
         response = self.send("POST", new_url, json_body=request.body())
         legacy = False
         new_status: int | None = None
+        endpoint = WIDGET_SESSION_PATH
         if response.status_code in (404, 405):
-            new_status = response.status_code
-            legacy = True
+            endpoint = SPEC_WIDGET_SESSION_PATH
+            first_status = response.status_code
             response = self.send(
-                "POST", self._api(LEGACY_WIDGET_SESSION_PATH), json_body=request.body()
+                "POST", access + SPEC_WIDGET_SESSION_PATH, json_body=request.body()
             )
-            if response.status_code == 410:
-                words = terra_words(_json_or_none(response), response.text)
-                said = f" ({self._scrub(words)})" if words else ""
-                raise RemoteError(
-                    f"The widget endpoint {WIDGET_SESSION_PATH} on {_host(new_url)} answered "
-                    f"{new_status}, and the legacy {LEGACY_WIDGET_SESSION_PATH} answered "
-                    f"410 Gone: it is retired for this account{said}.",
-                    hint="Point access-url at Terra's access host "
-                    "('terra config set access-url https://access.tryterra.co' or "
-                    "TERRA_ACCESS_URL), then run 'terra widget' again.",
+            if response.status_code in (404, 405):
+                new_status = response.status_code
+                legacy = True
+                endpoint = LEGACY_WIDGET_SESSION_PATH
+                response = self.send(
+                    "POST", self._api(LEGACY_WIDGET_SESSION_PATH), json_body=request.body()
                 )
+                if response.status_code == 410:
+                    words = terra_words(_json_or_none(response), response.text)
+                    said = f" ({self._scrub(words)})" if words else ""
+                    raise RemoteError(
+                        f"The widget endpoints {WIDGET_SESSION_PATH} and "
+                        f"{SPEC_WIDGET_SESSION_PATH} on {_host(new_url)} answered "
+                        f"{first_status} and {new_status}, and the legacy "
+                        f"{LEGACY_WIDGET_SESSION_PATH} answered 410 Gone: it is retired for "
+                        f"this account{said}.",
+                        hint="Point access-url at Terra's access host "
+                        "('terra config set access-url https://access.tryterra.co' or "
+                        "TERRA_ACCESS_URL), then run 'terra widget' again.",
+                    )
         if response.status_code == 500 and _looks_like_html(response.text):
             raise RemoteError(WIDGET_HTML_500, hint=WIDGET_HTML_500_HINT)
         if not 200 <= response.status_code < 300:
@@ -498,6 +529,7 @@ class TerraClient:
             expires_in=expires_in if isinstance(expires_in, int) else None,
             legacy=legacy,
             new_endpoint_status=new_status,
+            endpoint=endpoint,
         )
 
     def integrations(self) -> list[dict[str, Any]]:

@@ -23,7 +23,10 @@ from terra_cli.errors import ExitCode, Interrupted, TerraError
 # Modules load only when their command runs (or for --help), so start-up
 # pays for Typer and nothing else.
 COMMANDS: dict[str, str] = {
+    "init": "terra_cli.commands.init",
     "config": "terra_cli.commands.config",
+    "login": "terra_cli.commands.login",
+    "logout": "terra_cli.commands.login",
     "widget": "terra_cli.commands.widget",
     "listen": "terra_cli.commands.listen",
     "trigger": "terra_cli.commands.trigger",
@@ -34,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "data": "terra_cli.commands.data",
     "auth": "terra_cli.commands.auth",
     "doctor": "terra_cli.commands.doctor",
+    "inspect": "terra_cli.commands.inspect",
     "mock": "terra_cli.commands.mock",
 }
 

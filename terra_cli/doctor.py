@@ -240,6 +240,106 @@ def forward_target(url: str, timeout: float = 3.0) -> Check:
     return _ok(name, f"{host}:{port} accepts connections")
 
 
+def forward_route(spec: str, timeout: float = 3.0) -> Check:
+    """One `--forward-to [TYPES=]URL` route: its syntax, then its target (forward_target)."""
+    from terra_cli.webhooks.routes import parse_route
+
+    try:
+        route = parse_route(spec)
+    except TerraError as exc:
+        return _fail("forward-target", exc.message, exc.hint, exc.exit_code)
+    check = forward_target(route.url, timeout)
+    if not route.types:
+        return check
+    return Check(
+        check.name, check.status, f"{route.label}: {check.detail}", check.hint, check.code
+    )
+
+
+#: What the Admin API features need: --register (destinations), events pull (events, payloads).
+ADMIN_SCOPES = ("destinations:read", "destinations:write", "events:read", "payloads:read")
+
+
+def admin(settings: Settings, connect: Callable[[], Any]) -> list[Check]:
+    """The Admin API checks: token present, its scopes, the environment known to Terra.
+
+    Without a token the user has not opted in (it is only needed for `listen
+    --register` and `events pull`): one warning, no request. `connect()` gives an
+    AdminClient; its errors become failures with their exit codes.
+    """
+    if not settings.get("admin-token"):
+        return [
+            _warn(
+                "admin-token",
+                "not logged in to Terra's Admin API: 'terra listen --register' and "
+                "'terra events pull' need it",
+                "Run 'terra login' (or set TERRA_ADMIN_TOKEN); nothing else needs it.",
+            )
+        ]
+    out = [_ok("admin-token", f"set, from {_source(settings, 'admin-token')}")]
+    try:
+        with connect() as client:
+            me = client.me()
+            scopes = [s for s in me.get("scopes") or [] if isinstance(s, str)]
+            missing = [s for s in ADMIN_SCOPES if s not in scopes]
+            if missing:
+                out.append(
+                    _warn(
+                        "admin-scopes",
+                        f"the token lacks {', '.join(missing)}",
+                        "Run 'terra login "
+                        + " ".join(f"--scope {s}" for s in missing)
+                        + "' to add them.",
+                    )
+                )
+            else:
+                out.append(_ok("admin-scopes", ", ".join(scopes)))
+            out.append(_admin_environment(settings, client, scopes, me.get("dev_ids")))
+    except TerraError as exc:
+        # Rejected or unreachable: the token itself could not be checked.
+        token_problem = exc.exit_code in (ExitCode.AUTH, ExitCode.NETWORK)
+        name = "admin-token" if token_problem else "admin-scopes"
+        if name == "admin-token":
+            out = []
+        out.append(_fail(name, exc.message, exc.hint, exc.exit_code))
+    return out
+
+
+def _admin_environment(settings: Settings, client: Any, scopes: list[str], audience: Any) -> Check:
+    name = "admin-environment"
+    dev_id = settings.get("dev-id")
+    if not dev_id:
+        return _warn(
+            name,
+            "no dev-id set: --register and events pull then need --env DEV_ID",
+            "Run 'terra config set dev-id' (or set TERRA_DEV_ID).",
+        )
+    if isinstance(audience, list) and dev_id not in audience:
+        return _fail(
+            name,
+            "the token does not reach the configured dev-id",
+            "Run 'terra login --env DEV_ID' for that environment, or fix "
+            "'terra config set dev-id'.",
+            ExitCode.INPUT,
+        )
+    try:
+        if "account:read" in scopes:
+            found = client.environment(dev_id).get("name")
+            label = f"'{found}'" if isinstance(found, str) and found else "the dev-id"
+        elif "destinations:read" in scopes:
+            client.destinations(dev_id)
+            label = "the dev-id"
+        else:
+            return _warn(
+                name,
+                "cannot check the dev-id: the token lacks account:read and destinations:read",
+                "Run 'terra login' to get the default scopes.",
+            )
+    except TerraError as exc:
+        return _fail(name, exc.message, exc.hint, exc.exit_code)
+    return _ok(name, f"Terra knows {label} (from {_source(settings, 'dev-id')})")
+
+
 def exit_code(checks: list[Check]) -> int:
     """0 when nothing failed, else the code of the first failed check."""
     for check in checks:

@@ -54,6 +54,12 @@ KEYS: dict[str, Key] = {
         ),
         Key("ngrok-authtoken", True, "NGROK_AUTHTOKEN", help="ngrok authtoken for the tunnel"),
         Key(
+            "admin-token",
+            True,
+            "TERRA_ADMIN_TOKEN",
+            help="Terra Admin API token (terra login saves it)",
+        ),
+        Key(
             "api-url",
             False,
             "TERRA_API_URL",
@@ -67,13 +73,27 @@ KEYS: dict[str, Key] = {
             "https://access.tryterra.co",
             help="base URL of Terra's access host (widget sessions)",
         ),
+        Key(
+            "admin-url",
+            False,
+            "TERRA_ADMIN_URL",
+            "https://access.tryterra.co/api/v3/admin",
+            help="base URL of Terra's Admin API (login, destinations, deliveries)",
+        ),
         Key("ngrok-path", False, "TERRA_NGROK_PATH", help="path to the ngrok agent executable"),
         Key("ngrok-domain", False, "TERRA_NGROK_DOMAIN", help="reserved or static ngrok domain"),
         Key("ngrok-region", False, "TERRA_NGROK_REGION", help="ngrok region code (us, eu, ap...)"),
+        Key(
+            "event-log-days",
+            False,
+            "TERRA_EVENT_LOG_DAYS",
+            "30",
+            help="days of event log 'terra listen' keeps (0 keeps everything)",
+        ),
     )
 }
 
-URL_KEYS = frozenset({"api-url", "access-url"})
+URL_KEYS = frozenset({"api-url", "access-url", "admin-url"})
 _PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9-]+)?$")
 
@@ -122,6 +142,11 @@ def validate_value(key: Key, value: str) -> str:
         raise InputError(
             f"'{value}' is not an ngrok region code.",
             hint="Use a code such as us, eu, ap, au, sa, jp or in.",
+        )
+    if key.name == "event-log-days" and not (value.isascii() and value.isdigit()):
+        raise InputError(
+            f"event-log-days must be a whole number of days, got '{value}'.",
+            hint="Use e.g. 'terra config set event-log-days 30' (0 keeps everything).",
         )
     if key.secret and any(c.isspace() for c in value):
         raise InputError(

@@ -33,16 +33,27 @@ _CLEARED = (
     "TERRA_NGROK_PATH",
     "TERRA_NGROK_DOMAIN",
     "TERRA_NGROK_REGION",
+    "TERRA_EVENT_LOG_DAYS",
     "TERRA_DEBUG",
     "FORCE_COLOR",
     "NO_COLOR",
     "PYNGROK_NGROK_PATH",
     "NGROK_API_KEY",
+    "TERRA_INSPECT_PORT",
+    "TERRA_ADMIN_TOKEN",
+    "TERRA_ADMIN_URL",
+    "TERRA_LOGIN_POLL_SCALE",
 )
 
 
-_SECRET_ENV = ("TERRA_DEV_ID", "TERRA_API_KEY", "TERRA_SIGNING_SECRET", "NGROK_AUTHTOKEN")
-_SECRET_FILE_KEYS = ("dev_id", "api_key", "signing_secret", "ngrok_authtoken")
+_SECRET_ENV = (
+    "TERRA_DEV_ID",
+    "TERRA_API_KEY",
+    "TERRA_SIGNING_SECRET",
+    "NGROK_AUTHTOKEN",
+    "TERRA_ADMIN_TOKEN",
+)
+_SECRET_FILE_KEYS = ("dev_id", "api_key", "signing_secret", "ngrok_authtoken", "admin_token")
 
 
 def _reveals_on_purpose(args: tuple[str, ...]) -> bool:
@@ -174,6 +185,9 @@ def home(tmp_path: Path) -> Iterator[Home]:
         TERRA_DATA_DIR=str(data_dir),
         PYTHONUNBUFFERED="1",
         COLUMNS="100",
+        # The inspector page of every `terra listen` in the suite takes any free port,
+        # never 4041, which a developer's own listener may be using.
+        TERRA_INSPECT_PORT="0",
     )
     yield Home(root, config_dir, data_dir, env)
 

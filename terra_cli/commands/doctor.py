@@ -33,10 +33,12 @@ def doctor(
         str, typer.Option("--host", help="The address terra listen will bind.")
     ] = "127.0.0.1",
     forward_to: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--forward-to",
-            help="Your app's webhook URL, checked for a listener.",
+            metavar="[TYPES=]URL",
+            help="Your app's webhook URL, checked for a listener; repeat it to check "
+            "every route of 'terra listen --forward-to'.",
             show_default=False,
         ),
     ] = None,
@@ -62,8 +64,11 @@ def doctor(
         checks.ngrok_agent(agent.path, agent.configured, agent.exists, agent.executable),
         checks.port_free(port, host),
     ]
-    if forward_to is not None:
-        found.append(checks.forward_target(forward_to))
+    for spec in forward_to or []:
+        found.append(checks.forward_route(spec))
+    from terra_cli.commands.admin import admin_client
+
+    found.extend(checks.admin(settings, lambda: admin_client(settings)))
     if json_out:
         render.result_json({"checks": [c.as_json() for c in found]})
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from datetime import datetime, timezone
@@ -22,7 +23,15 @@ from terra_cli.webhooks.forward import (
     check_url,
     raise_for_delivery,
 )
-from terra_cli.webhooks.trigger import DEFAULT_TARGET, Outgoing, compose, send
+from terra_cli.webhooks.outgoing import new_trace_id
+from terra_cli.webhooks.trigger import (
+    DEFAULT_TARGET,
+    Outgoing,
+    check_trace_id,
+    compose,
+    parse_header_option,
+    send,
+)
 
 _SIGNING_HINT = (
     "Run 'terra config set signing-secret' (any value works for local testing; use the "
@@ -88,7 +97,7 @@ def trigger(
         ),
     ] = None,
     unsigned: Annotated[
-        bool, typer.Option("--unsigned", help="Send without a terra-signature header.")
+        bool, typer.Option("--unsigned", help="Send without signature headers.")
     ] = False,
     no_samples: Annotated[
         bool, typer.Option("--no-samples", help="Leave out sample series (heart rate, stages).")
@@ -99,6 +108,33 @@ def trigger(
             "--timeout", metavar="SECONDS", help="Seconds to wait for the answer.", min=0.1
         ),
     ] = DEFAULT_TIMEOUT,
+    trace_id: Annotated[
+        str | None,
+        typer.Option(
+            "--trace-id",
+            metavar="ID",
+            help="X-Terra-Trace-Id to send (default: a fresh one). Repeat an earlier "
+            "delivery's id to play a retry.",
+            show_default=False,
+        ),
+    ] = None,
+    header_options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            metavar="'NAME: VALUE'",
+            help="Add a header, or replace one of the same name. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    print_only: Annotated[
+        bool,
+        typer.Option(
+            "--print",
+            help="Write the payload (the exact bytes that would be sent) to stdout and send "
+            "nothing.",
+        ),
+    ] = False,
     list_types: Annotated[bool, typer.Option("--list", help="List the event types.")] = False,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the delivery result as JSON on stdout.")
@@ -113,12 +149,27 @@ def trigger(
             "--secret and --unsigned cannot be used together.",
             hint="Pass one of them: --unsigned sends no signature at all.",
         )
+    if print_only and json_out:
+        raise UsageError(
+            "--print and --json cannot be used together.",
+            hint="--print writes the JSON payload itself; --json reports a delivery.",
+        )
+    extra = [parse_header_option(h) for h in header_options or ()]
+    trace = check_trace_id(trace_id) if trace_id is not None else new_trace_id()
+    # A --header naming the trace id wins over --trace-id, so report what is sent.
+    trace = next((v for n, v in extra if n.lower() == "x-terra-trace-id"), trace)
     url = check_url(to)
     options = samples.SampleOptions(
         user_id=user_id, reference_id=reference_id, provider=provider, samples=not no_samples
     )
     now = datetime.now(timezone.utc)
     event = compose(event_type, now, secrets.randbits(32), options, assignments or (), file)
+    if print_only:
+        show.raw_bytes(event.body)
+        return
+    named = next((v for n, v in extra if n.lower() == "terra-reference"), None)
+    if named is not None:  # a --header naming the reference is what is sent and reported
+        event = dataclasses.replace(event, reference=named)
 
     if secret is not None:
         render.warn(SHELL_HISTORY_WARNING)
@@ -132,8 +183,8 @@ def trigger(
                 "event cannot be signed.",
                 hint=_SIGNING_HINT,
             )
-    result = send(event, url, key, int(time.time()), timeout)
-    _report(event, result, key is not None, json_out, timeout)
+    result = send(event, url, key, int(time.time()), timeout, trace_id=trace, extra=extra)
+    _report(event, result, key is not None, json_out, timeout, trace)
 
 
 def _list(json_out: bool) -> None:
@@ -146,7 +197,7 @@ def _list(json_out: bool) -> None:
 
 
 def _report(
-    event: Outgoing, result: Delivery, signed: bool, json_out: bool, timeout: float
+    event: Outgoing, result: Delivery, signed: bool, json_out: bool, timeout: float, trace: str
 ) -> None:
     """Show the delivery, print the result, and raise for anything but a 2xx."""
     label = event.type or "payload"
@@ -160,6 +211,7 @@ def _report(
                 "latency_ms": round(result.latency_ms, 1),
                 "error": result.error,
                 "terra_reference": event.reference,
+                "trace_id": trace,
                 "signed": signed,
                 "size": len(event.body),
                 "records": event.records,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from terra_cli.render import (
@@ -95,21 +95,90 @@ def heart_rate_chart(label: str, bpm: Sequence[float], width: int = 60) -> list[
     ]
 
 
-# Terra's SleepLevel codes, in chart order from top to bottom.
-_STAGES = ((1, "awake"), (6, "REM"), (4, "light"), (5, "deep"))
+# Terra's SleepLevel codes (every one is drawn), in chart order from top to bottom.
+_STAGES = (
+    (1, "awake"),
+    (3, "out of bed"),
+    (6, "REM"),
+    (4, "light"),
+    (2, "asleep"),
+    (5, "deep"),
+    (0, "unknown"),
+)
+_STAGE_NAMES = dict(_STAGES)
 
 
-def hypnogram_chart(levels: Sequence[int], width: int = 60) -> list[str]:
-    """Sleep stages as four rows (awake, REM, light, deep), one column per time slice."""
-    if not levels:
+def hypnogram_segments(
+    samples: Sequence[tuple[float, int]], end: float | None = None
+) -> list[tuple[int, float, float]]:
+    """(level, start, seconds) per sample: each level holds until the next sample.
+
+    `samples` are (unix seconds, level), in any order. The last sample lasts until
+    `end` (the record's end_time) when that is later, else as long as the one before.
+    """
+    ordered = sorted(samples)
+    out: list[tuple[int, float, float]] = []
+    for i, (at, level) in enumerate(ordered):
+        if i + 1 < len(ordered):
+            until = ordered[i + 1][0]
+        elif end is not None and end > at:
+            until = end
+        else:
+            until = at + (out[-1][2] if out else 0.0)
+        out.append((level, at, max(0.0, until - at)))
+    return out
+
+
+def _hours(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes}m"
+
+
+def hypnogram_columns(segments: Sequence[tuple[int, float, float]], width: int) -> list[int]:
+    """The level shown in each of `width` equal slices of the night: the one there longest."""
+    if not segments or width <= 0:
         return []
-    if len(levels) > width:
-        step = len(levels) / width
-        levels = [levels[int(i * step)] for i in range(width)]
+    first = segments[0][1]
+    total = sum(d for _, _, d in segments)
+    if total <= 0:
+        return []
+    step = total / width
+    columns: list[int] = []
+    i = 0
+    for col in range(width):
+        lo, hi = first + col * step, first + (col + 1) * step
+        share: dict[int, float] = {}
+        while i < len(segments) and segments[i][1] + segments[i][2] <= lo:
+            i += 1
+        j = i
+        while j < len(segments) and segments[j][1] < hi:
+            level, at, dur = segments[j]
+            overlap = min(hi, at + dur) - max(lo, at)
+            if overlap > 0:
+                share[level] = share.get(level, 0.0) + overlap
+            j += 1
+        columns.append(max(share, key=lambda lv: share[lv]) if share else segments[-1][0])
+    return columns
+
+
+def hypnogram_chart(segments: Sequence[tuple[int, float, float]], width: int = 60) -> list[str]:
+    """Sleep stages by duration: one row per level present, time left to right, and totals."""
+    columns = hypnogram_columns(segments, width)
+    if not columns:
+        return []
+    spent: dict[int, float] = {}
+    for level, _, dur in segments:
+        spent[level] = spent.get(level, 0.0) + dur
     rows = []
     for code, name in _STAGES:
-        marks = "".join("█" if lv == code else " " for lv in levels)
-        rows.append(f"  {name:>5} │{marks}")
+        if code not in spent:
+            continue
+        marks = "".join("█" if lv == code else " " for lv in columns)
+        rows.append(f"  {name:>10} │{marks}│ {_hours(spent[code])}")
+    others = sorted(set(spent) - set(_STAGE_NAMES))
+    for code in others:  # a level Terra may add later: still drawn, by its number
+        marks = "".join("█" if lv == code else " " for lv in columns)
+        rows.append(f"  {'level ' + str(code):>10} │{marks}│ {_hours(spent[code])}")
     return rows
 
 
@@ -131,8 +200,10 @@ def series_charts(payload: Any, width: int = 60) -> list[str]:
             lines += heart_rate_chart(f"{title} heart rate", hr, width)
         stages = _hypnogram(record)
         if stages:
-            lines.append(f"{title} sleep stages, {len(stages)} samples")
-            lines += hypnogram_chart(stages, width)
+            segments = hypnogram_segments(stages, _epoch(meta.get("end_time")))
+            total = sum(d for _, _, d in segments)
+            lines.append(f"{title} sleep stages, {len(stages)} samples over {_hours(total)}")
+            lines += hypnogram_chart(segments, width)
     return lines
 
 
@@ -153,15 +224,33 @@ def _hr_samples(record: dict[str, Any]) -> list[float]:
     return []
 
 
-def _hypnogram(record: dict[str, Any]) -> list[int]:
-    """Sleep-stage codes from a record's hypnogram samples."""
+def _epoch(value: Any) -> float | None:
+    """An ISO 8601 timestamp as unix seconds, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return stamp.timestamp()
+
+
+def _hypnogram(record: dict[str, Any]) -> list[tuple[float, int]]:
+    """(unix seconds, level) from a record's hypnogram samples, skipping unreadable ones."""
     durations = record.get("sleep_durations_data")
     samples = durations.get("hypnogram_samples") if isinstance(durations, dict) else None
     if not isinstance(samples, list):
         return []
-    return [
-        int(s["level"]) for s in samples if isinstance(s, dict) and isinstance(s.get("level"), int)
-    ]
+    out = []
+    for sample in samples:
+        if not isinstance(sample, dict):
+            continue
+        level, at = sample.get("level"), _epoch(sample.get("timestamp"))
+        if isinstance(level, int) and not isinstance(level, bool) and at is not None:
+            out.append((at, level))
+    return out
 
 
 def heading(text: str) -> str:
@@ -183,9 +272,10 @@ def _forward_text(forward: Any) -> str:
     """A log record's `forward` object in a few words."""
     if not isinstance(forward, dict):
         return "-"
+    route = f"{forward['route']}: " if forward.get("route") else ""
     if forward.get("status") is None:
-        return f"failed ({forward.get('error') or 'unreachable'})"
-    return f"{forward['status']} in {float(forward.get('latency_ms') or 0):.0f} ms"
+        return f"{route}failed ({forward.get('error') or 'unreachable'})"
+    return f"{route}{forward['status']} in {float(forward.get('latency_ms') or 0):.0f} ms"
 
 
 LIST_COLUMNS = [
@@ -379,11 +469,10 @@ def event_view(
     width = terminal_width(sys.stdout)
     title = f"{record.get('id')}  {summary.type or '?'}  "
     lines = [heading(_hang(title, summary.text, width, words=True))]
-    shown_verdict = verdict_word(str(record.get("verdict")), sys.stdout)
     facts = [
         ("received", f"{record.get('received_at')}  {record.get('method')} {record.get('path')}"),
         ("user", _user_text(summary)),
-        ("signature", shown_verdict),
+        ("signature", verdict_text(record)),
         ("answered", str(record.get("status"))),
         ("forward", _forward_text(record.get("forward"))),
         ("size", human_size(int(record.get("size") or len(body)))),
@@ -399,7 +488,9 @@ def event_view(
     trace = _header(headers, "x-terra-trace-id")
     if trace:
         facts.append(("trace id", trace))
-    lines += [_hang(f"  {name:<10} ", value, width) for name, value in facts]
+    lines += [
+        _hang(f"  {name:<10} ", value, width, words=name == "signature") for name, value in facts
+    ]
     decoded = decode_body(body, headers)
     if decoded:
         try:
@@ -426,13 +517,30 @@ def event_view(
     sys.stdout.flush()
 
 
+def verdict_text(record: dict[str, Any]) -> str:
+    """A logged verdict (coloured where stdout allows) with its detail when it failed.
+
+    E.g. "stale (in the future: signed 15 min ahead of this clock, tolerance 300 s)".
+    """
+    verdict = str(record.get("verdict"))
+    word = verdict_word(verdict, sys.stdout)
+    detail = record.get("verdict_detail")
+    if verdict in ("bad", "stale", "unsigned") and isinstance(detail, str) and detail:
+        return f"{word} ({detail})"
+    return word
+
+
 def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     return next((v for k, v in headers if k.lower() == name), None)
 
 
 def _chart_width(width: int | None) -> int:
-    """Chart columns: 60, fewer on a terminal too narrow for them and the labels."""
-    return 60 if width is None else max(20, min(60, width - 12))
+    """Chart columns: 60, fewer on a terminal too narrow for them and the labels.
+
+    The widest chart row is a hypnogram's: a 10-column level name and its
+    frame on the left, the time spent (`10h05`) on the right.
+    """
+    return 60 if width is None else max(20, min(60, width - 22))
 
 
 def _hang(label: str, value: str, width: int | None, words: bool = False) -> str:

@@ -28,6 +28,7 @@ from terra_cli.render import (
     verdict_code,
     verdict_word,
     warn,
+    wrap,
 )
 from terra_cli.webhooks.events import KNOWN_TYPES, Event, decode_body, human_size
 
@@ -110,17 +111,23 @@ def _flow(event: Event) -> list[tuple[str, str | None, str]]:
     shows only where it fits on a row already there.
     """
     parts: list[tuple[str, str | None, str]] = []
+    note = verdict_note(event)
+    if note:
+        parts.append((f"({note})", verdict_code(event.verdict), KEEP))
     if event.terra_reference:
         parts.append((f"ref:{event.terra_reference}", STYLES["bold"], KEEP))
     if event.summary:
         parts.append((event.summary, None, WRAPS))
     if event.forward is not None:
         fwd = event.forward
+        route = f"{fwd.route}: " if fwd.route else ""  # which typed route took it
         if fwd.status is None:
-            parts.append((f"-> failed ({fwd.error or 'unreachable'})", STYLES["error"], KEEP))
+            parts.append(
+                (f"-> {route}failed ({fwd.error or 'unreachable'})", STYLES["error"], KEEP)
+            )
         else:
             code = STYLES["ok"] if 200 <= fwd.status < 300 else STYLES["error"]
-            parts.append((f"-> {fwd.status} in {fwd.latency_ms:.0f} ms", code, KEEP))
+            parts.append((f"-> {route}{fwd.status} in {fwd.latency_ms:.0f} ms", code, KEEP))
     elif not 200 <= event.status < 300:
         parts.append((f"answered {event.status}", STYLES["error"], KEEP))
     if event.retry:
@@ -128,6 +135,14 @@ def _flow(event: Event) -> list[tuple[str, str | None, str]]:
     if event.reference_id:
         parts.append((f"reference_id={event.reference_id}", None, OPTIONAL))
     return parts
+
+
+def verdict_note(event: Event) -> str:
+    """Why a stale verdict is stale, in a word or two: "in the future" or "too old"."""
+    if event.verdict != "stale" or not event.verdict_detail:
+        return ""
+    reason = event.verdict_detail.partition(":")[0]
+    return reason if reason in ("in the future", "too old") else ""
 
 
 def event_rows(event: Event, width: int | None = None, color: bool = False) -> list[str]:
@@ -224,8 +239,15 @@ def events_json(events: list[Event]) -> None:
     sys.stdout.flush()
 
 
-def ready_json(url: str, public_url: str | None, host: str, port: int, path: str) -> None:
-    """The first NDJSON record: where to send events."""
+def ready_json(
+    url: str,
+    public_url: str | None,
+    host: str,
+    port: int,
+    path: str,
+    inspect_url: str | None = None,
+) -> None:
+    """The first NDJSON record: where to send events, and where the inspector page is."""
     result_ndjson(
         {
             "kind": "ready",
@@ -234,6 +256,7 @@ def ready_json(url: str, public_url: str | None, host: str, port: int, path: str
             "host": host,
             "port": port,
             "path": path,
+            "inspect_url": inspect_url,
         }
     )
 
@@ -245,17 +268,25 @@ def banner(
     strict: bool,
     log_dir: str | None,
     forward_to: str | None = None,
+    inspect_url: str | None = None,
+    registered: str | None = None,
 ) -> None:
-    """Where to send webhooks and how this run judges them (stderr)."""
+    """Where to send webhooks and how this run judges them (stderr).
+
+    `registered` names the environment when `--register` made Terra deliver here.
+    """
     color = color_enabled(sys.stderr)
     info(_paint("terra listen: receiving Terra webhooks", STYLES["bold"], color))
     info(f"  Local URL:   {url}")
     if public_url:
         info(f"  Public URL:  {_paint(public_url, STYLES['bold'], color)}")
-        info(
-            "               in Terra's dashboard: Connections -> Destinations -> Webhook: "
-            "paste it and save"
-        )
+        if registered:
+            info(f"               Terra delivers here (environment {registered}, --register)")
+        else:
+            info(
+                "               in Terra's dashboard: Connections -> Destinations -> Webhook: "
+                "paste it and save"
+            )
     else:
         info("  Public URL:  none (--no-tunnel)")
     if secret_set:
@@ -270,11 +301,17 @@ def banner(
     if forward_to:
         info(f"  Forward to:  {forward_to}")
     info(f"  Event log:   {log_dir if log_dir else 'off (--no-save)'}")
+    if inspect_url:
+        info(f"  Inspector:   {inspect_url}")
     info("  Stop:        Ctrl-C")
 
 
-def failure_advice(verdict: str, event_id: str, signed_at: int | None, received_at: str) -> str:
-    """What a failed verdict means and what to check, in a few plain sentences."""
+def failure_advice(verdict: str, event_id: str, detail: str | None = None) -> str:
+    """What a failed verdict means and what to check, in a few plain sentences.
+
+    `detail` is the signature check's reason (`signature.check`), e.g.
+    "in the future: signed 15 min ahead of this clock, tolerance 300 s".
+    """
     if verdict == "unsigned":
         return (
             f"{event_id} came with no signature header at all (neither X-Terra-Signature nor "
@@ -284,18 +321,16 @@ def failure_advice(verdict: str, event_id: str, signed_at: int | None, received_
             "marks events unchecked."
         )
     if verdict == "stale":
-        skew = _skew(signed_at, received_at)
-        if skew is not None and skew < 0:
+        if detail and detail.startswith("in the future"):
             return (
-                f"{event_id} is signed with a timestamp {_seconds(-skew)} in the future. "
-                "That is clock skew: check this machine's clock (and the sender's), e.g. "
-                "that NTP is on."
+                f"{event_id} is {detail}. That is clock skew: check this machine's clock "
+                "(and the sender's), e.g. that NTP is on."
             )
-        age = f" {_seconds(skew)} old" if skew is not None else " too old"
+        why = detail or "signed with a timestamp outside --tolerance"
         return (
-            f"{event_id} is signed with a timestamp{age}, outside --tolerance. A replay "
-            "with --original-signature keeps the old timestamp (replay without it to sign "
-            "afresh); otherwise check this machine's clock."
+            f"{event_id} is {why}. A replay with --original-signature keeps the old "
+            "timestamp (replay without it to sign afresh); otherwise check this machine's "
+            "clock."
         )
     return (
         f"{event_id} has a signature that does not match the body. Check that the signing "
@@ -304,40 +339,20 @@ def failure_advice(verdict: str, event_id: str, signed_at: int | None, received_
     )
 
 
-def _skew(signed_at: int | None, received_at: str) -> float | None:
-    """Seconds between the signature's timestamp and the arrival (negative: in the future)."""
-    if signed_at is None:
-        return None
-    try:
-        got = datetime.fromisoformat(received_at.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-    return got - signed_at
-
-
-def _seconds(value: float) -> str:
-    value = abs(value)
-    if value < 120:
-        return f"{value:.0f} s"
-    if value < 7200:
-        return f"{value / 60:.0f} min"
-    if value < 172800:
-        return f"{value / 3600:.0f} h"
-    return f"{value / 86400:.0f} days"
-
-
-def first_failure(event: Event, signed_at: int | None = None) -> None:
+def first_failure(event: Event) -> None:
     """A loud one-time warning the first time a signature check fails, wrapped to the width."""
+    note = verdict_note(event)
+    why = f"{event.verdict}, {note}" if note else event.verdict
     warn(
-        f"signature check failed ({event.verdict}). "
-        + failure_advice(event.verdict, event.id, signed_at, event.received_at),
+        f"signature check failed ({why}). "
+        + failure_advice(event.verdict, event.id, event.verdict_detail),
         fit=True,
     )
 
 
-def unknown_types(names: list[str], known: list[str]) -> None:
+def unknown_types(names: list[str], known: list[str], flag: str = "--events") -> None:
     warn(
-        f"unknown event type(s) for --events: {', '.join(names)}. Known: {', '.join(known)}.",
+        f"unknown event type(s) for {flag}: {', '.join(names)}. Known: {', '.join(known)}.",
         fit=True,
     )
 
@@ -379,6 +394,15 @@ def summary(
             )
         if log_dir and events:
             info(f"Event log: {log_dir}")
+
+
+def large_requests(requests: list[tuple[str, int, int]]) -> None:
+    """Closing lines on stderr: for each announced large request, how many of N arrived."""
+    with contextlib.suppress(OSError, ValueError):
+        for reference, arrived, expected in requests:
+            state = "all arrived" if arrived >= expected else f"{expected - arrived} missing"
+            line = f"Large request {reference}: {arrived} of {expected} payloads arrived ({state})."
+            info(wrap(line, terminal_width(sys.stderr), indent=2))
 
 
 def stdout_closed() -> bool:

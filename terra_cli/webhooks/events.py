@@ -12,7 +12,8 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 # Types Terra documents (TERRA-API.md §4), grouped by how they are shown.
@@ -82,8 +83,10 @@ class Summary:
     provider: str | None = None
     reference_id: str | None = None
     records: int | None = None
-    start: str | None = None
-    end: str | None = None
+    start: str | None = None  # first day covered (local date of the first start_time)
+    end: str | None = None  # last day covered (end_time is exclusive)
+    expected_payloads: int | None = None  # large_request_sending: N chunks to come...
+    large_reference: str | None = None  # ...for this reference
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class ForwardInfo:
     status: int | None
     latency_ms: float
     error: str | None
+    route: str | None = None  # the route's types (`sleep,daily`); None: the route without types
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,6 +105,7 @@ class ForwardInfo:
             "status": self.status,
             "latency_ms": round(self.latency_ms, 1),
             "error": self.error,
+            "route": self.route,
         }
 
 
@@ -120,6 +125,7 @@ class Delivery:
     forward: ForwardInfo | None
     retry: bool
     truncated: bool = False  # True when the body was refused (413) and not kept
+    verdict_detail: str | None = None  # why the verdict is what it is ("in the future: ...")
 
 
 @dataclass(frozen=True)
@@ -148,10 +154,13 @@ class Event:
     end: str | None = None
     body: bytes = field(default=b"", repr=False, compare=False)
     content_encoding: str | None = None
-    signed_at: int | None = None  # the signature header's timestamp, for the stale advice
+    verdict_detail: str | None = None
+    chunk: int | None = None  # k of a large request's N data payloads (see ChunkCounter)
+    chunks: int | None = None  # N, as announced by large_request_sending
+    large_reference: str | None = None  # the reference a large_request_sending announces
 
     def to_json(self) -> dict[str, Any]:
-        """The NDJSON record, in the contract's field order."""
+        """The NDJSON record: the contract's fields in its order, then our additions."""
         return {
             "kind": "event",
             "id": self.id,
@@ -171,6 +180,9 @@ class Event:
             "forward": self.forward.to_json() if self.forward else None,
             "retry": self.retry,
             "summary": self.summary,
+            "verdict_detail": self.verdict_detail,
+            "span": {"start": self.start, "end": self.end} if self.start else None,
+            "chunk": {"index": self.chunk, "of": self.chunks} if self.chunk else None,
         }
 
 
@@ -280,9 +292,7 @@ def _scan_event(text: str) -> Any:
     return doc
 
 
-def _scan_records(
-    decoder: json.JSONDecoder, text: str, i: int, ws: Any
-) -> tuple[list[Any], int]:
+def _scan_records(decoder: json.JSONDecoder, text: str, i: int, ws: Any) -> tuple[list[Any], int]:
     """The `data` array from index `i` (at '['), each record reduced to its metadata."""
     records: list[Any] = []
     i = ws(i + 1)
@@ -290,7 +300,7 @@ def _scan_records(
         return records, i + 1
     while True:
         item, i = decoder.raw_decode(text, i)
-        records.append({"metadata": item.get("metadata")} if isinstance(item, dict) else None)
+        records.append(_dated_part(item))
         del item
         i = ws(i)
         if text[i : i + 1] == ",":
@@ -301,6 +311,17 @@ def _scan_records(
         raise ValueError("expected ',' or ']'")
 
 
+def _dated_part(item: Any) -> Any:
+    """The parts of a data record a summary reads (its dates), the rest dropped."""
+    if not isinstance(item, dict):
+        return None
+    kept = {k: item[k] for k in ("metadata", "timestamp", "planned_date") if k in item}
+    details = item.get("details")
+    if isinstance(details, dict):
+        kept["details"] = {"metadata": details.get("metadata")}
+    return kept
+
+
 def _summarize_event(doc: dict[str, Any]) -> Summary:
     etype = _str(doc.get("type"))
     user = _dict(doc.get("user"))
@@ -309,13 +330,18 @@ def _summarize_event(doc: dict[str, Any]) -> Summary:
     user_id = _str(user.get("user_id"))
     provider = _str(user.get("provider")) or _str(doc.get("provider"))
     reference_id = _str(user.get("reference_id")) or _str(doc.get("reference_id"))
+    if etype is not None and etype.startswith("lab_report."):
+        # Report-scoped: no user; the reference id sits in `data`.
+        reference_id = _str(_dict(doc.get("data")).get("reference_id")) or reference_id
     base: dict[str, Any] = {"user_id": user_id, "provider": provider, "reference_id": reference_id}
     message = _str(doc.get("message"))
 
     if etype is None:
         keys = ", ".join(sorted(str(k) for k in doc)[:5])
         return Summary(None, "unknown", f"JSON object without a type (keys: {keys})", **base)
-    if etype in DATA_TYPES or (etype.startswith("lab_report.") and "data" in doc):
+    if etype.startswith("lab_report."):
+        return _lab_report_summary(etype, doc, base)
+    if etype in DATA_TYPES:
         return _data_summary(etype, doc, base)
     if etype == "athlete":
         athlete = _dict(doc.get("athlete"))
@@ -325,6 +351,11 @@ def _summarize_event(doc: dict[str, Any]) -> Summary:
         text = f"athlete profile{': ' + name if name else ''}"
         return Summary(etype, "data", text, records=1 if athlete else 0, **base)
     kind, text = _describe(etype, doc, message)
+    if etype == "large_request_sending":
+        expected = doc.get("expected_payloads")
+        if isinstance(expected, int) and not isinstance(expected, bool) and expected >= 0:
+            base["expected_payloads"] = expected
+        base["large_reference"] = _str(doc.get("reference"))
     return Summary(etype, kind, text, **base)
 
 
@@ -383,15 +414,48 @@ def _describe(etype: str, doc: dict[str, Any], message: str | None) -> tuple[str
         expires = doc.get("expires_in")
         tail = f", link expires in {expires} s" if isinstance(expires, (int, float)) else ""
         return "info", f"payload uploaded: {where}{tail}"
-    if etype.startswith("lab_report."):
-        outcome = etype.split(".", 1)[1]
-        return ("error" if outcome == "failed" else "info"), f"lab report {outcome}"
     if etype in ("request_processing", "request_completed"):
         return "info", message or etype.replace("_", " ")
     text = f"unknown type '{etype}'"
     if message:
         text += f": {message}"
     return "unknown", text
+
+
+# An end_time exactly at a midnight: the record's last day is the one before it.
+_MIDNIGHT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]00:00(:00(\.0*)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def record_span(record: Any) -> tuple[str | None, str | None]:
+    """The first and last local day a data record covers; `end_time` is exclusive.
+
+    A record ending exactly at a midnight after its start covers the days up to
+    that midnight, so a day-scoped record (daily, body, nutrition, menstruation:
+    00:00 to the next 00:00) such as Terra's day 2026-07-01 is one day.
+    Hormone samples carry a `timestamp`, planned workouts a `planned_date`.
+    """
+    item = _dict(record)
+    meta = _dict(item.get("metadata"))
+    start = _date(meta.get("start_time")) or _date(meta.get("date"))
+    end_text = meta.get("end_time")
+    end = _date(end_text)
+    if start and end and end > start and isinstance(end_text, str) and _MIDNIGHT.match(end_text):
+        end = _previous_day(end)
+    if start is None:
+        planned = _dict(_dict(item.get("details")).get("metadata"))
+        start = (
+            _date(item.get("timestamp"))
+            or _date(item.get("planned_date"))
+            or _date(planned.get("planned_date"))
+        )
+    return start, (end or start)
+
+
+def _previous_day(day: str) -> str:
+    try:
+        return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    except ValueError:
+        return day
 
 
 def _data_summary(etype: str, doc: dict[str, Any], base: dict[str, Any]) -> Summary:
@@ -402,9 +466,7 @@ def _data_summary(etype: str, doc: dict[str, Any], base: dict[str, Any]) -> Summ
     if isinstance(data, list):
         records = len(data)
         for item in data:
-            meta = _dict(_dict(item).get("metadata"))
-            s = _date(meta.get("start_time")) or _date(meta.get("date"))
-            e = _date(meta.get("end_time")) or s
+            s, e = record_span(item)
             if s:
                 starts.append(s)
             if e:
@@ -416,10 +478,39 @@ def _data_summary(etype: str, doc: dict[str, Any], base: dict[str, Any]) -> Summ
     start = min(starts) if starts else None
     end = max(ends) if ends else None
     noun = "record" if records == 1 else "records"
-    text = f"{records} {etype.split('.')[0]} {noun}"
+    text = f"{records} {etype} {noun}"
     if start:
         text += f", {_span_text(start, end)}"
     return Summary(etype, "data", text, records=records, start=start, end=end, **base)
+
+
+def _lab_report_summary(etype: str, doc: dict[str, Any], base: dict[str, Any]) -> Summary:
+    """`lab_report.completed` as a report with results; `.failed` as a failure, never data."""
+    data = _dict(doc.get("data"))
+    session = _str(data.get("session_id"))
+    on = f" (session {session})" if session else ""
+    if etype == "lab_report.failed":
+        error = _dict(data.get("error"))
+        code = _str(error.get("code")) or "no error code"
+        message = _str(error.get("message"))
+        retriable = error.get("retriable")
+        text = f"lab report failed: {code}"
+        if message:
+            text += f": {message}"
+        if isinstance(retriable, bool):
+            text += "; retriable" if retriable else "; not retriable"
+        return Summary(etype, "error", text + on, **base)
+    if etype != "lab_report.completed":
+        return Summary(etype, "unknown", f"unknown type '{etype}'", **base)
+    results = data.get("results")
+    count = data.get("results_count")
+    if not isinstance(count, int) or isinstance(count, bool):
+        count = len(results) if isinstance(results, list) else 0
+    day = _date(data.get("report_date"))
+    text = f"lab report completed: {count} result{'' if count == 1 else 's'}"
+    if day:
+        text += f", report date {day}"
+    return Summary(etype, "data", text + on, records=count, start=day, end=day, **base)
 
 
 def build_event(delivery: Delivery, keep_body: bool = False) -> Event:
@@ -430,13 +521,7 @@ def build_event(delivery: Delivery, keep_body: bool = False) -> Event:
     else:
         summary = summarize(delivery.body, delivery.headers)
     wanted: dict[str, str | None] = dict.fromkeys(
-        (
-            "terra-reference",
-            "x-terra-trace-id",
-            "content-encoding",
-            "x-terra-signature",
-            "terra-signature",
-        )
+        ("terra-reference", "x-terra-trace-id", "content-encoding")
     )
     for name, value in delivery.headers:
         key = name.lower()
@@ -465,21 +550,122 @@ def build_event(delivery: Delivery, keep_body: bool = False) -> Event:
         end=summary.end,
         body=delivery.body if keep_body else b"",
         content_encoding=wanted["content-encoding"],
-        signed_at=_signed_at(wanted["x-terra-signature"] or wanted["terra-signature"]),
+        verdict_detail=delivery.verdict_detail,
+        chunks=summary.expected_payloads,
+        large_reference=summary.large_reference,
     )
 
 
-def _signed_at(header: str | None) -> int | None:
-    """The `t=` of a signature header, when it is a number."""
-    if not header:
+# Events that carry a large request's data: the ones counted as its chunks.
+CHUNK_TYPES = DATA_TYPES | {"athlete", "s3_payload", "s3_upload"}
+
+
+@dataclass
+class LargeRequest:
+    """One announced large request: how many payloads were promised and have come."""
+
+    reference: str
+    expected: int
+    arrived: int = 0
+
+
+class ChunkCounter:
+    """Counts each large request's data payloads against the number announced.
+
+    `large_request_sending` announces N payloads for a reference; every later
+    data event whose `terra-reference` is that reference is chunk k of N. A
+    retry (a repeated trace id) shows the k it had and is not counted twice.
+    Not thread-safe: one display thread feeds it. Memory stays bounded.
+    """
+
+    LIMIT = 10_000  # announced requests remembered, oldest forgotten first
+
+    def __init__(self) -> None:
+        self.requests: dict[str, LargeRequest] = {}
+        self._by_trace: dict[str, int] = {}
+
+    def observe(self, event: Event) -> Event:
+        """The event, with `chunk`/`chunks` set and the summary saying "chunk k of N"."""
+        if event.type == "large_request_sending":
+            ref = event.large_reference or event.terra_reference
+            if ref and event.chunks is not None and ref not in self.requests:
+                self.requests[ref] = LargeRequest(ref, event.chunks)
+                while len(self.requests) > self.LIMIT:
+                    del self.requests[next(iter(self.requests))]
+            return event
+        ref = event.terra_reference
+        if event.type not in CHUNK_TYPES or not ref or ref not in self.requests:
+            return event
+        request = self.requests[ref]
+        key = f"{ref} {event.trace_id}" if event.trace_id else None
+        if key is not None and key in self._by_trace:
+            k = self._by_trace[key]
+        else:
+            request.arrived += 1
+            k = request.arrived
+            if key is not None:
+                self._by_trace[key] = k
+                while len(self._by_trace) > self.LIMIT * 10:
+                    del self._by_trace[next(iter(self._by_trace))]
+        return replace(
+            event,
+            chunk=k,
+            chunks=request.expected,
+            summary=f"chunk {k} of {request.expected}: {event.summary}",
+        )
+
+    def report(self) -> list[LargeRequest]:
+        """Every announced large request, in announcement order."""
+        return list(self.requests.values())
+
+
+def chunk_of(
+    logged: Iterable[Mapping[str, Any]], record: Mapping[str, Any], limit: int = 2_000
+) -> tuple[int, int] | None:
+    """(k, N) when a logged data event is chunk k of a large request announced as N.
+
+    `logged` is the event log newest first. Only a delivery whose trace id has
+    Terra's chunk shape (`<id>:chunk:<n>`) is looked up, so other events cost
+    nothing. The records older than `record` are read back to the
+    `large_request_sending` that announced its terra-reference, counting the data
+    events that share it (a repeated trace id once), but never more than `limit`
+    records: the answer is None when there is no announcement.
+    """
+    headers = record.get("headers")
+    if not isinstance(headers, Mapping):
         return None
-    for part in header.split(","):
-        name, _, value = part.partition("=")
-        if name.strip() == "t":
-            try:
-                return int(value.strip())
-            except ValueError:
+    ref = header_value(headers, "terra-reference")
+    mine = header_value(headers, "x-terra-trace-id")
+    if not ref or not mine or ":chunk:" not in mine:
+        return None
+    wanted = record.get("id")
+    found = False
+    earlier = {mine}  # a retry of this chunk is this chunk
+    count = read = 0
+    for other in logged:
+        if not found:
+            found = other.get("id") == wanted
+            continue
+        read += 1
+        if read > limit:
+            return None
+        other_headers = other.get("headers")
+        if not isinstance(other_headers, Mapping):
+            continue
+        if header_value(other_headers, "terra-reference") != ref:
+            continue
+        body = other.get("body")
+        summary = summarize(body.encode("utf-8") if isinstance(body, str) else b"", other_headers)
+        if summary.type == "large_request_sending":
+            if summary.expected_payloads is None:
                 return None
+            return count + 1, summary.expected_payloads
+        if summary.type in CHUNK_TYPES:
+            trace = header_value(other_headers, "x-terra-trace-id")
+            if trace is None or trace not in earlier:
+                count += 1
+            if trace is not None:
+                earlier.add(trace)
     return None
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from terra_cli.errors import LocalResourceError, TerraError
 from terra_cli.webhooks.events import Delivery, ForwardInfo, human_size
 from terra_cli.webhooks.headers import HOP_BY_HOP
-from terra_cli.webhooks.signature import DEFAULT_TOLERANCE, Verdict, verify
+from terra_cli.webhooks.signature import DEFAULT_TOLERANCE, HEADER_NAMES, Verdict, check
 from terra_cli.webhooks.store import EventStore, new_event_id, record_from, utc_now_iso
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ class ForwardOutcome:
     latency_ms: float
     error: str | None
     hint: str | None = None  # the likely cause when the app could not be reached
+    route: str | None = None  # the route's types (`sleep,daily`); None: the route without types
 
 
 class Forwarder(Protocol):
@@ -86,7 +87,9 @@ class Forwarder(Protocol):
 
     def forward(
         self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
-    ) -> ForwardOutcome: ...
+    ) -> ForwardOutcome | None:
+        """None: no route takes this event, so the receiver answers it itself."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -243,13 +246,16 @@ class Receiver:
         if req.refused:
             # The body was refused unread, so there is no signature to check it against.
             verdict = Verdict.UNCHECKED
+            detail: str | None = "the body was refused unread, so it was not checked"
             status = 413
             reply = _json(
                 {"error": f"body over the limit of {human_size(config.max_body)}", "id": event_id}
             )
         else:
-            header = req.lower.get("terra-signature") or req.lower.get("x-terra-signature")
-            verdict = verify(header, req.body, config.secret, req.received, config.tolerance)
+            # x-terra-signature first: Terra's current name wins when both are sent.
+            header = next((req.lower[n] for n in HEADER_NAMES if n in req.lower), None)
+            judged = check(header, req.body, config.secret, req.received, config.tolerance)
+            verdict, detail = judged.verdict, judged.detail
             if config.strict and verdict.failed:
                 status = 401
                 reply = _json(
@@ -259,14 +265,26 @@ class Receiver:
                         "verdict": verdict.value,
                     }
                 )
-            elif self.forwarder is not None:
-                outcome = self.forwarder.forward(
-                    req.method, req.target, list(req.headers), req.body
+            else:
+                outcome = (
+                    self.forwarder.forward(req.method, req.target, list(req.headers), req.body)
+                    if self.forwarder is not None
+                    else None
                 )
-                forward = ForwardInfo(
-                    outcome.url, outcome.status, outcome.latency_ms, outcome.error
-                )
-                if outcome.status is None:
+                if outcome is not None:
+                    forward = ForwardInfo(
+                        outcome.url,
+                        outcome.status,
+                        outcome.latency_ms,
+                        outcome.error,
+                        outcome.route,
+                    )
+                if outcome is None:
+                    status = 200
+                    reply = (
+                        f'{{"received": true, "id": "{event_id}", "verdict": "{verdict.value}"}}\n'
+                    ).encode()
+                elif outcome.status is None:
                     status = 502
                     reply = _json(
                         {
@@ -284,11 +302,6 @@ class Receiver:
                         for n, v in outcome.headers
                         if n.lower() not in HOP_BY_HOP and n.lower() != "content-length"
                     ]
-            else:
-                status = 200
-                reply = (
-                    f'{{"received": true, "id": "{event_id}", "verdict": "{verdict.value}"}}\n'
-                ).encode()
         delivery = Delivery(
             id=event_id,
             received_at=utc_now_iso(req.received),
@@ -302,6 +315,7 @@ class Receiver:
             forward=forward,
             retry=self.is_retry(req.lower.get("x-terra-trace-id")),
             truncated=req.refused,
+            verdict_detail=detail,
         )
         if self.store is not None:
             try:

@@ -7,10 +7,12 @@ user, reference and records agree), dates sit just before `now`, data events
 carry several records and, unless turned off, sample series such as heart
 rate and sleep stages (hypnogram levels).
 
-Field names follow Terra's published event templates and data models
-(TERRA-API.md §4). Where Terra documents a type but not its body in detail
-(hormone, health observations, lab reports), the fields are our illustration
-and say so in the type's description.
+Bodies are valid against Terra's published schema for each webhook (the
+OpenAPI spec's `webhooks` and their component schemas, e.g. HormoneEvent), with
+the body `type` Terra sends: `s3_payload` for the `s3_upload` webhook and
+`auth_cancelled` for a failed connection. Types the spec has no schema for
+(healthcheck, processing, rate_limit_hit, google_no_datasource) follow the
+docs' event templates (TERRA-API.md §4).
 """
 
 from __future__ import annotations
@@ -96,18 +98,14 @@ def _auth(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _auth_error(ctx: Context, kind: str = "auth") -> dict[str, Any]:
-    """A failed connection; the 2026 schema calls it `auth_cancelled`."""
+def _auth_cancelled(ctx: Context) -> dict[str, Any]:
+    """A failed or cancelled connection: no user (it was never created), a reason."""
     return {
-        "type": kind,
+        "type": "auth_cancelled",
         "status": "error",
-        "user": ctx.user(scopes=None, last_webhook_update=None, active=False),
-        "provider": ctx.provider,
-        "message": "User failed to authenticate and has been deleted",
-        "reason": "auth_cancelled",
+        "flow_id": ctx.uuid(),
+        "reason": ctx.rng.choice(("access_denied", "user_cancelled")),
         "reference_id": ctx.reference_id,
-        "widget_session_id": ctx.uuid(),
-        "version": VERSION,
     }
 
 
@@ -193,20 +191,18 @@ def _healthcheck(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _s3(kind: str) -> Builder:
-    """A builder for ping-mode events whose payload waits at a signed URL."""
-
-    def build(ctx: Context) -> dict[str, Any]:
-        key = ctx.uuid()
-        return {
-            "type": kind,
-            "status": "success",
-            "url": f"https://terra-payloads.s3.amazonaws.com/{ctx.user_id}/{key}.json"
-            f"?X-Amz-Expires=3600&X-Amz-Signature={ctx.rng.getrandbits(128):032x}",
-            "expires_in": 3600,
-        }
-
-    return build
+def _s3(ctx: Context) -> dict[str, Any]:
+    """Ping mode: the payload waits at a pre-signed URL (Terra's body type `s3_payload`)."""
+    key = ctx.uuid()
+    day = ctx.day_start(1).date().isoformat()
+    return {
+        "type": "s3_payload",
+        "status": "success",
+        "url": f"https://terra-payloads.s3.eu-west-2.amazonaws.com/payloads/{ctx.user_id}/"
+        f"activity-{day}-{key[:8]}.json?X-Amz-Expires=300"
+        f"&X-Amz-Signature={ctx.rng.getrandbits(128):032x}",
+        "expires_in": 300,
+    }
 
 
 def _athlete(ctx: Context) -> dict[str, Any]:
@@ -241,40 +237,52 @@ def _planned_workout(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _lab_report(kind: str, status: str) -> Builder:
-    """A builder for lab-report events (2026 types; data fields illustrative)."""
+def _lab_report(kind: str) -> Builder:
+    """A builder for lab-report events: report-scoped, so no user and no version."""
 
     def build(ctx: Context) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "session_id": ctx.uuid(),
-            "user_id": ctx.user_id,
-            "reference_id": ctx.reference_id,
-            "status": status,
-        }
-        if status == "completed":
-            data["results"] = [
-                {"name": "HbA1c", "value": 5.2, "unit": "%"},
-                {"name": "LDL cholesterol", "value": 2.9, "unit": "mmol/L"},
-            ]
-        else:
-            data["reason"] = "sample_insufficient"
-        return {
+        session = str(ctx.rng.randint(10**17, 10**18 - 1))
+        occurred = (ctx.now - timedelta(minutes=2)).astimezone(timezone.utc)
+        body: dict[str, Any] = {
             "type": kind,
-            "event_id": ctx.uuid(),
-            "occurred_at": ctx.utc(ctx.now - timedelta(minutes=2)),
-            "data": data,
+            "event_id": f"evt_{ctx.uuid()}",
+            "occurred_at": occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+        if kind == "lab_report.completed":
+            collected = ctx.day_start(3).date().isoformat()
+            results = [records.lab_result(ctx, i, collected) for i in range(3)]
+            body["upload_id"] = f"upl_{ctx.uuid().replace('-', '')[:12]}"
+            body["data"] = {
+                "session_id": session,
+                "reference_id": ctx.reference_id,
+                "report_date": ctx.day_start(2).date().isoformat(),
+                "report_locale": "en-GB",
+                "results_count": len(results),
+                "results": results,
+                "panels": [],
+            }
+        else:
+            body["data"] = {
+                "session_id": session,
+                "reference_id": ctx.reference_id,
+                "error": {
+                    "code": "file_unreadable",
+                    "message": "The uploaded file could not be read.",
+                    "retriable": False,
+                },
+            }
+        return body
 
     return build
 
 
 _TYPES: tuple[EventType, ...] = (
     EventType("auth", "a user connected a wearable through the widget", _auth),
-    EventType("auth_error", "a connection attempt failed (type auth, status error)", _auth_error),
+    EventType("auth_cancelled", "a connection attempt failed or was cancelled", _auth_cancelled),
     EventType(
-        "auth_cancelled",
-        "the 2026 name for a failed connection attempt",
-        lambda ctx: _auth_error(ctx, "auth_cancelled"),
+        "auth_error",
+        "the docs' older name of auth_cancelled (same body)",
+        _auth_cancelled,
     ),
     EventType(
         "deauth",
@@ -289,7 +297,7 @@ _TYPES: tuple[EventType, ...] = (
     ),
     EventType(
         "connection_error",
-        "the provider rejected Terra's credentials (401/403/412)",
+        "the provider refused Terra's access (401/403/412)",
         _status_event("connection_error", "warning", "User connection degraded"),
     ),
     EventType(
@@ -305,8 +313,8 @@ _TYPES: tuple[EventType, ...] = (
     EventType("large_request_sending", "chunks of a large request are on the way", _large_sending),
     EventType("rate_limit_hit", "a provider rate limit delayed an async request", _rate_limit_hit),
     EventType("healthcheck", "Terra's periodic destination health ping", _healthcheck),
-    EventType("s3_payload", "ping mode: the payload waits at a download URL", _s3("s3_payload")),
-    EventType("s3_upload", "the 2026 name of s3_payload", _s3("s3_upload")),
+    EventType("s3_upload", "ping mode: data waits at a download URL (s3_payload)", _s3),
+    EventType("s3_payload", "the same as s3_upload, by its body type", _s3),
     EventType(
         "activity", "workouts with heart-rate series", _data_event("activity", records.activity, 3)
     ),
@@ -327,23 +335,23 @@ _TYPES: tuple[EventType, ...] = (
     EventType("planned_workout", "structured workouts planned ahead", _planned_workout),
     EventType(
         "hormone",
-        "hormone test readings (2026 type)",
+        "hormone test readings (LH, E3G, PdG)",
         _data_event("hormone", records.hormone, 3),
     ),
     EventType(
         "health_observation",
-        "point observations such as blood glucose (2026 type; fields illustrative)",
+        "point observations such as blood glucose",
         _data_event("health_observation", records.observation, 3),
     ),
     EventType(
         "lab_report.completed",
-        "a lab report is ready (2026 type; data fields illustrative)",
-        _lab_report("lab_report.completed", "completed"),
+        "a lab report was processed: its results",
+        _lab_report("lab_report.completed"),
     ),
     EventType(
         "lab_report.failed",
-        "a lab report could not be produced (2026 type; data fields illustrative)",
-        _lab_report("lab_report.failed", "failed"),
+        "a lab report failed: an error code and message",
+        _lab_report("lab_report.failed"),
     ),
 )
 
@@ -537,4 +545,6 @@ def planned_on(seed: int, user: dict[str, Any], day: date) -> dict[str, Any] | N
     # Noon of the day before, one day ahead: the planned date is `day`.
     noon = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone)
     ctx = _user_context(seed, user, f"planned:{day.isoformat()}", noon, True)
-    return records.planned(ctx, 1)
+    # The provider's own workout (metadata and steps) is a PlannedWorkout's `details`.
+    details: dict[str, Any] = records.planned(ctx, 1)["details"]
+    return details

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from terra_cli.webhooks.events import Delivery, Event, build_event
+from terra_cli.webhooks.events import ChunkCounter, Delivery, Event, LargeRequest, build_event
 from terra_cli.webhooks.receiver import Forwarder, Receiver, ReceiverConfig
 from terra_cli.webhooks.signature import Verdict
 from terra_cli.webhooks.store import EventStore
@@ -43,6 +43,7 @@ class Outcome:
     dropped: int = 0
     unshown: int = 0  # received and logged, not shown: the screen fell too far behind
     elapsed: float = 0.0
+    large_requests: list[LargeRequest] = field(default_factory=list)  # chunks vs announced
 
     @property
     def failed(self) -> int:
@@ -62,20 +63,28 @@ class ListenSession:
         keep_body: bool = False,
         types: frozenset[str] | None = None,
         max_events: int | None = None,
+        exclude: frozenset[str] | None = None,
+        observer: Callable[[Delivery, Event], None] | None = None,
     ) -> None:
         self._queue: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
         self._pending = 0  # deliveries queued for the screen, and their body bytes
         self._pending_bytes = 0
         self.receiver = Receiver(config, store, self._enqueue, forwarder)
+        self._store = store
         self.sink = sink
         self.keep_body = keep_body
         self.types = types
+        self.exclude = exclude or frozenset()  # `--exclude`: hidden from the screen, still logged
         self.max_events = max_events
+        # Sees every summarised event, shown or filtered out (the inspector's feed);
+        # called on the display thread, so it never delays an answer.
+        self.observer = observer
         self.outcome = Outcome()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._display: threading.Thread | None = None
         self._sink_broken = False
+        self.chunks = ChunkCounter()  # used by the display thread only
 
     def start(self) -> None:
         """Bind the receiver (exit 9 when the port is taken) and start the display thread."""
@@ -121,6 +130,7 @@ class ListenSession:
         if self._display is not None:
             self._display.join(timeout=grace)
         self.outcome.dropped = self.receiver.stats.snapshot()["dropped"]
+        self.outcome.large_requests = self.chunks.report()
 
     def _enqueue(self, delivery: Delivery) -> None:
         """The receiver's `emit`: count the event, queue it for the screen unless the
@@ -162,8 +172,14 @@ class ListenSession:
                 if delivery is None:
                     done = True
                     break
-                event = build_event(delivery, keep_body=self.keep_body)
-                if self.types is None or event.type in self.types:
+                event = self.chunks.observe(build_event(delivery, keep_body=self.keep_body))
+                if self._store is not None:  # the index writer reuses this summary
+                    self._store.note_facts(event.id, event.type, event.user_id, event.provider)
+                if self.observer is not None:
+                    self.observer(delivery, event)
+                if (self.types is None or event.type in self.types) and (
+                    event.type not in self.exclude
+                ):
                     shown.append(event)
             waited = [d for d in batch if d is not None]
             with self._lock:  # summarised: the bodies are no longer needed

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-HEADER_NAMES = ("terra-signature", "x-terra-signature")
+# Terra's current name first: when both are present, `x-terra-signature` is the one read.
+HEADER_NAMES = ("x-terra-signature", "terra-signature")
 DEFAULT_TOLERANCE = 300
 
 
@@ -76,6 +77,68 @@ def find_header(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Check:
+    """A verdict and, when it is not ok, why: e.g. stale "in the future" vs "too old"."""
+
+    verdict: Verdict
+    detail: str | None = None
+
+
+def check(
+    header: str | None,
+    body: bytes,
+    secret: str | None,
+    now: float,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Check:
+    """Judge a delivery and say why: signature first, then the timestamp window (both ways)."""
+    if not secret:
+        return Check(Verdict.UNCHECKED, "no signing secret configured")
+    if header is None or not header.strip():
+        return Check(Verdict.UNSIGNED, "no signature header")
+    parsed = parse_header(header)
+    if parsed.timestamp is None:
+        return Check(Verdict.BAD, "no t= timestamp in the signature header")
+    if not parsed.signatures:
+        return Check(Verdict.BAD, "no v1= signature in the signature header")
+    expected = compute(secret, parsed.timestamp, body).encode("ascii")
+    matched = False
+    for candidate in parsed.signatures:
+        # compare_digest needs equal types; encode lets any text be compared safely.
+        if hmac.compare_digest(expected, candidate.lower().encode("utf-8", "replace")):
+            matched = True
+    if not matched:
+        return Check(Verdict.BAD, "no v1 signature matches the body and signing secret")
+    try:
+        ts = int(parsed.timestamp)
+    except ValueError:
+        return Check(Verdict.BAD, f"the timestamp t={parsed.timestamp[:20]} is not a number")
+    skew = now - ts
+    if skew < -tolerance:
+        return Check(
+            Verdict.STALE,
+            f"in the future: signed {_span(-skew)} ahead of this clock, "
+            f"tolerance {tolerance:.0f} s",
+        )
+    if skew > tolerance:
+        return Check(
+            Verdict.STALE, f"too old: signed {_span(skew)} ago, tolerance {tolerance:.0f} s"
+        )
+    return Check(Verdict.OK)
+
+
+def _span(seconds: float) -> str:
+    """A clock difference as a person reads it: "45 s", "15 min", "3 h", "2 days"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
 def verify(
     header: str | None,
     body: bytes,
@@ -84,25 +147,4 @@ def verify(
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Verdict:
     """Judge a delivery: signature first, then the timestamp window (both directions)."""
-    if not secret:
-        return Verdict.UNCHECKED
-    if header is None or not header.strip():
-        return Verdict.UNSIGNED
-    parsed = parse_header(header)
-    if parsed.timestamp is None or not parsed.signatures:
-        return Verdict.BAD
-    expected = compute(secret, parsed.timestamp, body).encode("ascii")
-    matched = False
-    for candidate in parsed.signatures:
-        # compare_digest needs equal types; encode lets any text be compared safely.
-        if hmac.compare_digest(expected, candidate.lower().encode("utf-8", "replace")):
-            matched = True
-    if not matched:
-        return Verdict.BAD
-    try:
-        ts = int(parsed.timestamp)
-    except ValueError:
-        return Verdict.BAD
-    if abs(now - ts) > tolerance:
-        return Verdict.STALE
-    return Verdict.OK
+    return check(header, body, secret, now, tolerance).verdict

@@ -18,14 +18,17 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from terra_cli.errors import InputError, LocalResourceError
 from terra_cli.settings import data_dir, ensure_private_dir
 from terra_cli.webhooks.events import Delivery
+
+if TYPE_CHECKING:
+    from terra_cli.webhooks.index import IndexWriter
 
 ID_PREFIX = "evt_"
 
@@ -83,6 +86,7 @@ def record_from(delivery: Delivery) -> dict[str, Any]:
     record["verdict"] = delivery.verdict
     record["status"] = delivery.status
     record["forward"] = delivery.forward.to_json() if delivery.forward else None
+    record["verdict_detail"] = delivery.verdict_detail  # ours, after the contract's fields
     return record
 
 
@@ -97,14 +101,24 @@ def record_body(record: dict[str, Any]) -> bytes:
     return b""
 
 
+# The index beside the log is kept in step by the writer unless this is False
+# (benchmarks/event_log.py turns it off to measure the receiver without it).
+INDEX_WRITES = True
+
+
 class EventStore:
     """The append-only event log under `root` (normally `<data dir>/events`)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, index: bool | None = None) -> None:
         self.root = root
         self._lock = threading.Lock()  # guards opening day files
         self._fds: dict[str, int] = {}
+        self._inodes: dict[str, int] = {}
         self._write_lock = threading.Lock()
+        self._index_writes = INDEX_WRITES if index is None else index
+        self._indexer: IndexWriter | None = None
+        # Told how many bytes a query must index first, when that takes a while.
+        self.on_catch_up: Callable[[int], None] | None = None
 
     @classmethod
     def default(cls) -> EventStore:
@@ -133,10 +147,17 @@ class EventStore:
         try:
             with self._write_lock:
                 written = os.writev(fd, [line, b"\n"])
-            if written < len(line) + 1:  # only on a full disk or a huge record
-                rest = memoryview(line + b"\n")[written:]
-                while rest:
-                    rest = rest[os.write(fd, rest) :]
+                if written < len(line) + 1:  # only on a full disk or a huge record
+                    rest = memoryview(line + b"\n")[written:]
+                    while rest:
+                        rest = rest[os.write(fd, rest) :]
+                indexer = self._indexer
+                if indexer is not None:
+                    # O_APPEND leaves the position at the end of what was just written.
+                    end = os.lseek(fd, 0, os.SEEK_CUR)
+                    indexer.add(
+                        f"{day}.jsonl", self._inodes[day], end - len(line) - 1, len(line), record
+                    )
         except OSError as exc:
             raise LocalResourceError(
                 f"Cannot write the event log {self.path_for(day)}: {exc.strerror or exc}.",
@@ -168,16 +189,34 @@ class EventStore:
                     "or run 'terra listen --no-save'.",
                 ) from None
             # Earlier days stay open until close(): a thread may still be writing to one.
+            self._inodes[day] = os.fstat(fd).st_ino
+            if self._index_writes and self._indexer is None:
+                from terra_cli.webhooks.index import IndexWriter
+
+                self._indexer = IndexWriter(self.root)
             self._fds[day] = fd
             return fd
 
+    def note_facts(
+        self, event_id: str, event_type: str | None, user_id: str | None, provider: str | None
+    ) -> None:
+        """What the live view's summary found in an event, so the index writer need not
+        parse the body again (it does when this never comes)."""
+        indexer = self._indexer
+        if indexer is not None:
+            indexer.note(event_id, (event_type, user_id, provider))
+
     def close(self) -> None:
-        """Release the open files (appending again reopens them)."""
+        """Release the open files (appending again reopens them) and let the index
+        writer finish what it has queued."""
         with self._lock:
             fds, self._fds = self._fds, {}
+            indexer, self._indexer = self._indexer, None
         for fd in fds.values():
             with contextlib.suppress(OSError):
                 os.close(fd)
+        if indexer is not None:
+            indexer.close()
 
     def files(self) -> list[Path]:
         """The day files, oldest first."""
@@ -208,12 +247,156 @@ class EventStore:
                 if isinstance(record, dict):
                     yield record
 
+    def select(
+        self,
+        limit: int,
+        event_type: str | None = None,
+        user_id: str | None = None,
+        verdict: str | None = None,
+        since: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The newest records matching every filter given (type compared case-blind).
+
+        Answered from the index after it caught up with the day files; read from
+        the files themselves only when the index cannot be used.
+        """
+        wanted = event_type.strip().lower() if event_type else None
+        if not self.root.is_dir():
+            return []
+        from terra_cli.webhooks.index import IndexBusy, IndexUnavailable
+
+        for rebuild in (False, True):
+            try:
+                return self._select_indexed(wanted, user_id, verdict, since, limit, rebuild)
+            except IndexBusy:
+                break  # held by another process: read the files, keep the index
+            except IndexUnavailable:
+                continue
+        return self._scan(limit, wanted, user_id, verdict, since)
+
+    def _select_indexed(
+        self,
+        wanted: str | None,
+        user_id: str | None,
+        verdict: str | None,
+        since: str | None,
+        limit: int,
+        rebuild: bool,
+    ) -> list[dict[str, Any]]:
+        from terra_cli.webhooks.index import EventIndex, IndexUnavailable, read_at
+
+        with EventIndex(self.root, self.on_catch_up) as index:
+            if rebuild:
+                index.rebuild()  # the last try found the index damaged
+            for _attempt in range(3):
+                index.sync()
+                places = index.query(
+                    limit=limit,
+                    event_type=wanted,
+                    user_id=user_id,
+                    verdict=verdict,
+                    since=since,
+                )
+                records = [read_at(self.root, p) for p in places]
+                stale = {p.file for p, r in zip(places, records, strict=True) if r is None}
+                if not stale:
+                    return [r for r in records if r is not None]
+                index.forget(sorted(stale))  # indexed again from the start by sync
+        raise IndexUnavailable("indexed places keep missing")
+
+    def _scan(
+        self,
+        limit: int,
+        wanted: str | None,
+        user_id: str | None,
+        verdict: str | None,
+        since: str | None,
+    ) -> list[dict[str, Any]]:
+        """`select` the slow way, reading every file (when the index cannot be used)."""
+        from terra_cli.webhooks.events import summarize
+        from terra_cli.webhooks.replay import recorded_headers
+
+        picked: list[dict[str, Any]] = []
+        for record in self.iter_records(newest_first=True):
+            if verdict is not None and record.get("verdict") != verdict:
+                continue
+            if since is not None and str(record.get("received_at", "")) < since:
+                continue
+            if wanted is not None or user_id is not None:
+                summary = summarize(record_body(record), recorded_headers(record))
+                if wanted is not None and (summary.type or "").lower() != wanted:
+                    continue
+                if user_id is not None and summary.user_id != user_id:
+                    continue
+            picked.append(record)
+            if len(picked) >= limit:
+                break
+        return picked
+
+    def prune(self, files: list[Path]) -> list[Path]:
+        """Remove these day files (and their index rows); the ones actually removed."""
+        removed: list[Path] = []
+        for path in files:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise LocalResourceError(
+                    f"Cannot remove {path}: {exc.strerror or exc}.",
+                    hint="Check the folder's permissions, or set TERRA_DATA_DIR.",
+                ) from None
+            removed.append(path)
+        if removed:
+            from terra_cli.webhooks.index import INDEX_NAME, EventIndex, IndexUnavailable
+
+            if (self.root / INDEX_NAME).exists():
+                # A cache: should this fail, the next sync drops the rows anyway.
+                with contextlib.suppress(IndexUnavailable), EventIndex(self.root) as index:
+                    index.forget([p.name for p in removed])
+        return removed
+
     def find(self, event_id_or_unique_prefix: str) -> dict[str, Any]:
         """The record with this id, or the only one whose id starts with the prefix."""
         wanted = event_id_or_unique_prefix.strip()
         if not wanted:
             raise InputError("No event id given.", hint="Run 'terra events list' to see ids.")
-        prefixes = {wanted} if wanted.startswith(ID_PREFIX) else {wanted, ID_PREFIX + wanted}
+        prefixes = [wanted] if wanted.startswith(ID_PREFIX) else [wanted, ID_PREFIX + wanted]
+        if self.root.is_dir():
+            from terra_cli.webhooks.index import IndexBusy, IndexUnavailable
+
+            for rebuild in (False, True):
+                try:
+                    return self._find_indexed(wanted, prefixes, rebuild)
+                except IndexBusy:
+                    break  # held by another process: read the files, keep the index
+                except IndexUnavailable:
+                    continue
+        return self._find_scan(wanted, prefixes)
+
+    def _find_indexed(self, wanted: str, prefixes: list[str], rebuild: bool) -> dict[str, Any]:
+        from terra_cli.webhooks.index import EventIndex, IndexUnavailable, read_at
+
+        with EventIndex(self.root, self.on_catch_up) as index:
+            if rebuild:
+                index.rebuild()  # the last try found the index damaged
+            for _attempt in range(3):
+                index.sync()
+                places = index.lookup(prefixes)
+                exact = [p for p in places if p.id == wanted]
+                chosen = exact or places
+                if len(chosen) > 1:
+                    _ambiguous(wanted, len(chosen))
+                if not chosen:
+                    _not_found(wanted)
+                record = read_at(self.root, chosen[0])
+                if record is not None:
+                    return record
+                index.forget([chosen[0].file])  # it moved: index that file afresh
+        raise IndexUnavailable("indexed places keep missing")
+
+    def _find_scan(self, wanted: str, prefixes: list[str]) -> dict[str, Any]:
+        """`find` the slow way, reading every file (when the index cannot be used)."""
         matches: dict[str, dict[str, Any]] = {}
         for record in self.iter_records():
             rid = record.get("id")
@@ -226,11 +409,20 @@ class EventStore:
         if len(matches) == 1:
             return next(iter(matches.values()))
         if not matches:
-            raise InputError(
-                f"No event '{wanted}' in the event log.",
-                hint="Run 'terra events list' to see the ids in the log.",
-            )
-        raise InputError(
-            f"'{wanted}' matches {len(matches)} events.",
-            hint="Give more characters of the id; 'terra events list' shows them.",
-        )
+            _not_found(wanted)
+        _ambiguous(wanted, len(matches))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _not_found(wanted: str) -> NoReturn:
+    raise InputError(
+        f"No event '{wanted}' in the event log.",
+        hint="Run 'terra events list' to see the ids in the log.",
+    )
+
+
+def _ambiguous(wanted: str, count: int) -> NoReturn:
+    raise InputError(
+        f"'{wanted}' matches {count if count < 3 else 'several'} events.",
+        hint="Give more characters of the id; 'terra events list' shows them.",
+    )

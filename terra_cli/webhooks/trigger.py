@@ -18,7 +18,7 @@ from typing import Any
 
 from terra_cli.errors import InputError
 from terra_cli.webhooks import samples
-from terra_cli.webhooks.forward import Delivery, deliver
+from terra_cli.webhooks.forward import SKIPPED_HEADERS, Delivery, deliver
 from terra_cli.webhooks.outgoing import event_headers
 
 DEFAULT_TARGET = "http://127.0.0.1:8080/consumeTerraWebhook"
@@ -53,7 +53,7 @@ def _read_file(path: Path) -> tuple[bytes, Any]:
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(
             f"The payload file {path} is not valid JSON ({exc}).",
-            hint="Fix the file, or start from a sample: terra trigger TYPE --json --to ... ",
+            hint=f"Fix the file, or start from a sample: terra trigger TYPE --print > {path.name}",
         ) from None
 
 
@@ -126,7 +126,75 @@ def compose(
     )
 
 
-def send(event: Outgoing, url: str, secret: str | None, timestamp: int, timeout: float) -> Delivery:
-    """Sign (unless `secret` is None) with `timestamp` and deliver byte-exact to `url`."""
-    headers = event_headers(event.body, secret, timestamp, event.reference)
+# RFC 9110 token characters: what a header name may be made of.
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_HEADER_HINT = "Use --header 'Name: value', e.g. --header 'X-Terra-Trace-Id: abc-123'."
+
+
+def parse_header_option(text: str) -> tuple[str, str]:
+    """One `--header 'Name: value'` as a (name, value) pair, or exit 3 saying what is wrong."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not name:
+        raise InputError(f"--header '{text}' is not of the form 'Name: value'.", hint=_HEADER_HINT)
+    if any(c not in _TOKEN for c in name):
+        raise InputError(
+            f"--header '{text}': '{name}' is not a valid header name (letters, digits and "
+            "- _ . only; no spaces).",
+            hint=_HEADER_HINT,
+        )
+    if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
+        raise InputError(
+            f"--header '{name}': the value holds a control character (a line break?).",
+            hint=_HEADER_HINT,
+        )
+    if name.lower() in SKIPPED_HEADERS:
+        raise InputError(
+            f"--header '{name}' cannot be set: the HTTP client computes it for each connection.",
+            hint="Drop that --header; every other header can be added or replaced.",
+        )
+    return name, value
+
+
+def check_trace_id(text: str) -> str:
+    """A `--trace-id` value: visible ASCII without spaces, or exit 3."""
+    value = text.strip()
+    if not value or any(not 33 <= ord(c) <= 126 for c in value):
+        raise InputError(
+            f"--trace-id '{text}' is not a usable trace id (visible characters, no spaces).",
+            hint="Pass the X-Terra-Trace-Id of the delivery to repeat, e.g. from "
+            "'terra events show ID'.",
+        )
+    return value
+
+
+def headers_for(
+    event: Outgoing,
+    secret: str | None,
+    timestamp: int,
+    trace_id: str | None = None,
+    extra: Sequence[tuple[str, str]] = (),
+) -> list[tuple[str, str]]:
+    """The headers Terra would send with `event` (signed unless `secret` is None)."""
+    return event_headers(
+        event.body, secret, timestamp, event.reference, trace_id=trace_id, extra=extra
+    )
+
+
+def send(
+    event: Outgoing,
+    url: str,
+    secret: str | None,
+    timestamp: int,
+    timeout: float,
+    *,
+    trace_id: str | None = None,
+    extra: Sequence[tuple[str, str]] = (),
+) -> Delivery:
+    """Sign (unless `secret` is None) with `timestamp` and deliver byte-exact to `url`.
+
+    `trace_id` None gives the delivery a fresh X-Terra-Trace-Id; `extra` adds or
+    replaces headers by name.
+    """
+    headers = headers_for(event, secret, timestamp, trace_id, extra)
     return deliver(url, "POST", headers, event.body, timeout)

@@ -99,23 +99,68 @@ def test_json_output(home: Home, terra_api: FakeTerra) -> None:
 
 
 @pytest.mark.parametrize("status", [404, 405])
-def test_falls_back_to_the_legacy_endpoint(home: Home, terra_api: FakeTerra, status: int) -> None:
+def test_falls_back_to_the_widget_specs_path(home: Home, terra_api: FakeTerra, status: int) -> None:
+    """The docs' path is missing: the path in Terra's published widget spec is next."""
     terra_api.always("widget", Reply.problem(status, "not found", "no such route"))
     r = home.run(
         "widget", "--ref", "my_first_connection", "--providers", "oura", env=terra_api.env()
     )
     assert r.code == 0, r.stderr
     assert r.stdout == WIDGET_URL + "\n"
-    assert f"answered {status}; used the legacy /auth/generateWidgetSession" in r.stderr
+    assert "legacy" not in r.stderr
     first, second = terra_api.requests
-    assert first.path == "/access/api/widget/session"
-    assert (second.method, second.path) == ("POST", "/v2/auth/generateWidgetSession")
+    assert (first.method, first.path) == ("POST", "/access/api/widget/session")
+    assert (second.method, second.path) == ("POST", "/access/widget/api/session")
     assert second.json == {"reference_id": "my_first_connection", "providers": "OURA"}
     assert second.headers["dev-id"] == DEV_ID and second.headers["x-api-key"] == API_KEY
 
 
+@pytest.mark.parametrize(("first", "status"), [(404, 404), (405, 405), (404, 405)])
+def test_falls_back_to_the_legacy_endpoint_last(
+    home: Home, terra_api: FakeTerra, first: int, status: int
+) -> None:
+    """Both access-host paths missing: the legacy endpoint on api-url, in that order."""
+    terra_api.always("widget", Reply.problem(first, "not found", "no such route"))
+    terra_api.always("spec_widget", Reply.problem(status, "not found", "no such route"))
+    r = home.run(
+        "widget", "--ref", "my_first_connection", "--providers", "oura", env=terra_api.env()
+    )
+    assert r.code == 0, r.stderr
+    assert r.stdout == WIDGET_URL + "\n"
+    assert f"answered {status}; used the legacy /auth/generateWidgetSession" in r.stderr
+    assert [(q.method, q.path) for q in terra_api.requests] == [
+        ("POST", "/access/api/widget/session"),
+        ("POST", "/access/widget/api/session"),
+        ("POST", "/v2/auth/generateWidgetSession"),
+    ]
+    third = terra_api.requests[2]
+    assert third.json == {"reference_id": "my_first_connection", "providers": "OURA"}
+    assert third.headers["dev-id"] == DEV_ID and third.headers["x-api-key"] == API_KEY
+
+
+def test_other_errors_on_the_docs_path_do_not_fall_back(home: Home, terra_api: FakeTerra) -> None:
+    """Only 404/405 mean "not here": a 400 is Terra's answer and is reported as such."""
+    terra_api.always("widget", Reply.legacy_error(400, "providers must be a string"))
+    r = home.run("widget", env=terra_api.env())
+    assert_error(r, 1, "providers must be a string")
+    assert [q.path for q in terra_api.requests] == ["/access/api/widget/session"]
+
+
+def test_spec_path_error_is_reported_not_skipped(home: Home, terra_api: FakeTerra) -> None:
+    terra_api.always("widget", Reply.problem(404, "not found", "no such route"))
+    terra_api.always("spec_widget", Reply.legacy_error(403, "credentials are invalid"))
+    r = home.run("widget", env=terra_api.env())
+    assert r.code == 2, r.stderr
+    assert "credentials are invalid" in r.stderr
+    assert [q.path for q in terra_api.requests] == [
+        "/access/api/widget/session",
+        "/access/widget/api/session",
+    ]
+
+
 def test_legacy_410_is_reported_as_such(home: Home, terra_api: FakeTerra) -> None:
     terra_api.always("widget", Reply.problem(404, "not found", "no such route"))
+    terra_api.always("spec_widget", Reply.problem(405, "method not allowed", "no such route"))
     terra_api.always(
         "legacy_widget",
         Reply.legacy_error(
@@ -127,14 +172,14 @@ def test_legacy_410_is_reported_as_such(home: Home, terra_api: FakeTerra) -> Non
     assert_error(
         r,
         1,
-        "answered 404",
+        "answered 404 and 405",
         "410 Gone",
         "retired for this account",
         "This endpoint is deprecated",
         "terra config set access-url",
         "TERRA_ACCESS_URL",
     )
-    assert len(terra_api.requests) == 2
+    assert len(terra_api.requests) == 3
 
 
 def test_400_legacy_shape_carries_terras_words(home: Home, terra_api: FakeTerra) -> None:

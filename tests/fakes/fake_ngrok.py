@@ -19,6 +19,9 @@ Environment:
                       (default 0.5), counted from the endpoint's creation.
   FAKE_NGROK_PARENT_WATCH  `0` turns off exiting when the parent disappears
                       (the real agent does not watch its parent).
+  FAKE_NGROK_DOMAIN_PORT  a port: an endpoint asked for with a reserved domain
+                      (`url`/`domain`) is served on http://127.0.0.1:<port>, the
+                      same public URL on every start, as a reserved domain is.
 A start without an authtoken (no `--authtoken`, none in `--config`) fails with
 ERR_NGROK_4018 whatever the mode, as the real agent does.
 """
@@ -189,7 +192,9 @@ class Agent:
                     "msg": "invalid tunnel configuration",
                     "details": {"err": f"a tunnel named '{name}' already exists"},
                 }
-        proxy = make_proxy(self, name, upstream)
+        fixed = os.environ.get("FAKE_NGROK_DOMAIN_PORT")
+        wants_domain = bool(body.get("url") or body.get("domain"))
+        proxy = make_proxy(self, name, upstream, int(fixed) if fixed and wants_domain else 0)
         public = f"http://127.0.0.1:{proxy.server_address[1]}"
         segment = "tunnels" if v2 else "endpoints"
         item: dict[str, Any] = {
@@ -229,7 +234,7 @@ class Agent:
         self.delete(name)
 
 
-def make_proxy(agent: Agent, name: str, upstream: str) -> ThreadingHTTPServer:
+def make_proxy(agent: Agent, name: str, upstream: str, port: int = 0) -> ThreadingHTTPServer:
     """The endpoint's public side: relay each request to the upstream unchanged."""
     target = urlsplit(upstream)
 
@@ -310,7 +315,7 @@ def make_proxy(agent: Agent, name: str, upstream: str) -> ThreadingHTTPServer:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _relay
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Proxy)
     server.daemon_threads = True
     return server
 

@@ -32,6 +32,7 @@ REFERENCE = "5a3c2540-7139-44c6-8158-f81196e2cf2e"
 # Route names -> (method, path).
 ROUTES = {
     "widget": ("POST", "/access/api/widget/session"),
+    "spec_widget": ("POST", "/access/widget/api/session"),
     "legacy_widget": ("POST", "/v2/auth/generateWidgetSession"),
     "authenticate": ("POST", "/v2/auth/authenticateUser"),
     "deauth": ("DELETE", "/v2/auth/deauthenticateUser"),
@@ -262,7 +263,7 @@ class FakeTerra:
 
     def success(self, route: str, rec: Recorded) -> Reply:
         q = rec.query
-        if route in ("widget", "legacy_widget"):
+        if route in ("widget", "spec_widget", "legacy_widget"):
             return Reply.json(
                 200,
                 {

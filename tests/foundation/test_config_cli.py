@@ -65,11 +65,14 @@ def test_show_json_and_reveal(home: Home) -> None:
         "api-key",
         "signing-secret",
         "ngrok-authtoken",
+        "admin-token",
         "api-url",
         "access-url",
+        "admin-url",
         "ngrok-path",
         "ngrok-domain",
         "ngrok-region",
+        "event-log-days",  # added with the event log upkeep
     }
     revealed = json.loads(home.run("config", "show", "--json", "--reveal").stdout)
     assert revealed["values"]["dev-id"]["value"] == DEV_ID

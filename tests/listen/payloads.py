@@ -133,13 +133,29 @@ EVENTS: dict[str, dict[str, Any]] = {
         "user": user(),
         "athlete": {"first_name": "Ada", "last_name": "Lovelace"},
     },
+    # Lab reports are report-scoped: no user; `data` holds the session and reference ids.
     "lab_report.completed": {
         "type": "lab_report.completed",
         "event_id": "e-1",
         "occurred_at": "2026-11-01T10:00:00Z",
-        "data": [{"metadata": {"start_time": "2026-10-30T08:00:00Z"}}],
+        "data": {
+            "session_id": "sess-1",
+            "reference_id": "patient-7",
+            "report_date": "2026-10-30",
+            "results_count": 2,
+            "results": [{"source": {"name": "HbA1c"}}, {"source": {"name": "LDL"}}],
+        },
     },
-    "lab_report.failed": {"type": "lab_report.failed", "event_id": "e-2", "data": []},
+    "lab_report.failed": {
+        "type": "lab_report.failed",
+        "event_id": "e-2",
+        "occurred_at": "2026-11-01T10:05:00Z",
+        "data": {
+            "session_id": "sess-2",
+            "reference_id": "patient-7",
+            "error": {"code": "file_unreadable", "message": "Cannot read it.", "retriable": False},
+        },
+    },
 }
 for _kind, _days in (
     ("activity", ["2026-11-01", "2026-11-03"]),

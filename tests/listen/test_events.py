@@ -59,8 +59,17 @@ EXPECTED: dict[str, tuple[str, str, str]] = {
     ),
     "s3_upload": ("info", "s3_upload", "payload uploaded: https://b.example/x"),
     "athlete": ("data", "athlete", "athlete profile: Ada Lovelace"),
-    "lab_report.completed": ("data", "lab_report.completed", "1 lab_report record, 2026-10-30"),
-    "lab_report.failed": ("data", "lab_report.failed", "0 lab_report records"),
+    # Contract change (issue 11): lab reports as Terra sends them; a failure is an error.
+    "lab_report.completed": (
+        "data",
+        "lab_report.completed",
+        "lab report completed: 2 results, report date 2026-10-30 (session sess-1)",
+    ),
+    "lab_report.failed": (
+        "error",
+        "lab_report.failed",
+        "lab report failed: file_unreadable: Cannot read it.; not retriable (session sess-2)",
+    ),
     "activity": ("data", "activity", "2 activity records, 2026-11-01 to 2026-11-03"),
     "body": ("data", "body", "1 body record, 2026-11-02"),
     "daily": ("data", "daily", "3 daily records, 2026-11-01 to 2026-11-03"),
@@ -219,7 +228,8 @@ def test_build_event_fills_every_ndjson_field() -> None:
     doc = event.to_json()
     assert doc["terra_reference"] == "tr" and doc["trace_id"] == "t1"
     assert doc["forward"] == {
-        "url": "http://127.0.0.1:3000/h", "status": 201, "latency_ms": 12.3, "error": None
+        "url": "http://127.0.0.1:3000/h", "status": 201, "latency_ms": 12.3, "error": None,
+        "route": None,
     }
     assert doc["type"] == "sleep" and doc["records"] == 1 and doc["retry"] is True
     assert event.body == b""  # kept only for --full

@@ -480,7 +480,7 @@ def test_forwarder_gets_exact_bytes_and_sender_gets_app_status(
     assert record["status"] == 201
     assert record["forward"]["url"] == f"http://127.0.0.1:{app_port}/consumeTerraWebhook"
     assert record["forward"]["status"] == 201 and record["forward"]["error"] is None
-    assert set(record["forward"]) == {"url", "status", "latency_ms", "error"}
+    assert set(record["forward"]) == {"url", "status", "latency_ms", "error", "route"}
     assert r.emitted(1)[0].forward is not None
 
 

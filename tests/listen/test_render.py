@@ -19,6 +19,7 @@ from terra_cli.render.listen import (
 )
 from terra_cli.webhooks import samples
 from terra_cli.webhooks.events import KNOWN_TYPES, Delivery, Event, ForwardInfo, build_event
+from terra_cli.webhooks.signature import check, sign
 from tests.listen.payloads import EVENTS, USER_ID, dumps
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -173,18 +174,44 @@ def test_forward_status_retry_and_rejection_are_shown() -> None:
     assert "answered 401" in event_line(make(verdict="bad", status=401), width=80)
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_stale_verdict_says_why_beside_the_plain_word(width: int) -> None:
+    for detail, note in (
+        ("in the future: signed 15 min ahead of this clock, tolerance 300 s", "(in the future)"),
+        ("too old: signed 60 min ago, tolerance 300 s", "(too old)"),
+    ):
+        rows = event_rows(make("sleep", verdict="stale", verdict_detail=detail), width)
+        assert all(len(row) <= width for row in rows), rows
+        assert rows[0][VERDICT_COL:].split()[0] == "stale"
+        text = " ".join(rows)
+        assert note in text and "STALE" not in text and "✗" not in text
+        # first of the flowing parts: before the terra-reference
+        assert text.index(note) < text.index(f"ref:{TERRA_REF}")
+    assert "(" not in event_line(make("sleep", verdict="stale"), 200).split("ref:")[0]
+    assert "(in the future)" not in event_line(
+        make("sleep", verdict="bad", verdict_detail="in the future: x"), 200
+    )
+
+
 def test_failure_advice_says_what_each_verdict_means() -> None:
-    at = "2026-11-28T10:00:00.000Z"
     now = int(datetime(2026, 11, 28, 10, tzinfo=timezone.utc).timestamp())
-    bad = failure_advice("bad", "evt_1", now, at)
+    body = b'{"type":"healthcheck"}'
+    secret = "test-signing-secret"
+
+    def why(signed: int, signer: str = secret) -> str | None:
+        """The reason the real signature check gives for a delivery signed at `signed`."""
+        return check(sign(signer, body, signed), body, secret, now).detail
+
+    bad = failure_advice("bad", "evt_1", why(now, signer="another-secret"))
     assert "signing secret" in bad and "does not match" in bad
-    unsigned = failure_advice("unsigned", "evt_1", None, at)
+    unsigned = failure_advice("unsigned", "evt_1")
     assert "no signature header" in unsigned and "is the sender Terra" in unsigned
     assert "signing secret" in unsigned
-    old = failure_advice("stale", "evt_1", now - 3600, at)
-    assert "60 min old" in old and "--original-signature" in old and "clock" in old
-    future = failure_advice("stale", "evt_1", now + 900, at)
-    assert "in the future" in future and "clock skew" in future
+    old = failure_advice("stale", "evt_1", why(now - 3600))
+    assert "too old: signed 60 min ago" in old
+    assert "--original-signature" in old and "clock" in old
+    future = failure_advice("stale", "evt_1", why(now + 900))
+    assert "in the future: signed 15 min ahead" in future and "clock skew" in future
     assert "--original-signature" not in future
 
 

@@ -196,7 +196,7 @@ def test_record_fields_and_round_trip(tmp_path: Path) -> None:
     record = record_from(_delivery(body))
     assert list(record) == [
         "id", "received_at", "method", "path", "headers", "body", "size", "verdict", "status",
-        "forward",
+        "forward", "verdict_detail",  # the last one added by issue 11
     ]  # fmt: skip
     assert record["received_at"] == "2026-09-21T14:13:20.500Z"
     assert record["headers"] == {"content-type": "application/json", "x-dup": "a, b"}
@@ -224,7 +224,7 @@ def test_refused_bodies_have_null_body_and_forward_is_logged() -> None:
     assert record_body(record) == b""
     assert record["forward"] == {
         "url": "http://127.0.0.1:1/h", "status": None, "latency_ms": 3.0,
-        "error": "connection refused",
+        "error": "connection refused", "route": None,
     }  # fmt: skip
 
 

@@ -512,26 +512,7 @@ _SCHEMAS = {
 }
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        *[k for k in DATED if k not in ("nutrition", "menstruation")],
-        pytest.param(
-            "nutrition",
-            marks=pytest.mark.xfail(
-                reason="sample meals do not yet match the spec's Meal schema (issue 11)",
-                strict=False,
-            ),
-        ),
-        pytest.param(
-            "menstruation",
-            marks=pytest.mark.xfail(
-                reason="sample menstruation_data does not yet match the spec (issue 11)",
-                strict=False,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("kind", DATED)
 def test_data_answers_validate_against_the_spec(shared: Mock, kind: str) -> None:
     user_id = shared.connect("FITBIT")
     body = _sync(

@@ -73,7 +73,12 @@ def test_an_empty_argument_is_refused_before_the_history_warning(home: Home) -> 
 
 @pytest.mark.parametrize(
     ("args", "suggestion"),
-    [(("lisen",), "'listen'"), (("config", "shwo"), "'show'"), (("events", "lsit"), "'list'")],
+    [
+        # terra login (issue 18) is close to the typo too, so both are offered, listen first.
+        (("lisen",), "'listen' or 'login'"),
+        (("config", "shwo"), "'show'"),
+        (("events", "lsit"), "'list'"),
+    ],
 )
 def test_a_typo_gets_did_you_mean(home: Home, args: tuple[str, ...], suggestion: str) -> None:
     r = home.run(*args)
@@ -98,6 +103,9 @@ COMMANDS = [
     ("events", "list"),
     ("events", "show"),
     ("events", "replay"),
+    ("events", "pull"),
+    ("login",),
+    ("logout",),
     ("config", "set"),
     ("config", "get"),
     ("config", "unset"),

@@ -99,7 +99,12 @@ def test_app_down_is_502_with_the_likely_cause(home: Home, refused_port: int) ->
     (record,) = _log(home)
     assert record["status"] == 502
     assert record["forward"].pop("latency_ms") <= elapsed_ms  # the attempt, in ms
-    assert record["forward"] == {"url": target, "status": None, "error": "refused"}
+    assert record["forward"] == {
+        "url": target,
+        "status": None,
+        "error": "refused",
+        "route": None,  # one --forward-to without types: the route without types
+    }
     assert "Warning: Connection refused" in err and "Is your app running" in err
     assert json.loads(out.splitlines()[1])["forward"]["error"] == "refused"
     assert "Traceback" not in err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from terra_cli.render.events import hypnogram_chart, series_charts, sparkline
+from terra_cli.render.events import hypnogram_chart, hypnogram_segments, series_charts, sparkline
 from terra_cli.webhooks import samples
 from terra_cli.webhooks.outgoing import event_headers, resigned
 from terra_cli.webhooks.replay import replay_headers
@@ -20,14 +20,23 @@ def test_sparkline_scales_between_min_and_max() -> None:
     assert len(sparkline(list(range(500)), width=40)) == 40
 
 
-def test_hypnogram_has_one_row_per_stage_and_one_mark_per_slice() -> None:
-    rows = hypnogram_chart([1, 4, 5, 5, 6, 4, 1])
+def test_hypnogram_rows_are_levels_and_each_slice_is_marked_once() -> None:
+    # Contract change (issue 11): charts are drawn by duration, so the input is
+    # (level, start, seconds) segments rather than one column per sample.
+    segments = hypnogram_segments([(0.0, 1), (60.0, 4), (120.0, 5), (240.0, 6), (300.0, 1)], 360.0)
+    assert segments == [
+        (1, 0.0, 60.0),
+        (4, 60.0, 60.0),
+        (5, 120.0, 120.0),
+        (6, 240.0, 60.0),
+        (1, 300.0, 60.0),
+    ]
+    rows = hypnogram_chart(segments, width=6)
     assert [r.split("│")[0].strip() for r in rows] == ["awake", "REM", "light", "deep"]
     marks = [r.split("│")[1] for r in rows]
-    assert marks[0] == "█     █" and marks[3] == "  ██   "
-    assert all(len(m) == 7 for m in marks)
+    assert marks == ["█    █", "    █ ", " █    ", "  ██  "]
     # each time slice is marked in exactly one row
-    assert all(sum(m[i] == "█" for m in marks) == 1 for i in range(7))
+    assert all(sum(m[i] == "█" for m in marks) == 1 for i in range(6))
 
 
 def test_series_charts_for_sample_payloads() -> None:
@@ -84,10 +93,17 @@ def test_resigned_replaces_in_place_and_keeps_the_name() -> None:
 
 
 def test_replay_headers_keep_the_recorded_signature_without_a_secret() -> None:
-    record = {"headers": {"terra-signature": "t=1,v1=aa", "terra-reference": "r"}}
-    assert replay_headers(record, b"x", None, 99) == [
+    # Contract change (issue 11): a replay is a new delivery, so it gets a fresh
+    # X-Terra-Trace-Id unless --same-trace-id repeats the recorded one.
+    recorded = {"terra-signature": "t=1,v1=aa", "terra-reference": "r", "x-terra-trace-id": "t1"}
+    record = {"headers": recorded}
+    assert replay_headers(record, b"x", None, 99, same_trace_id=True) == [
         ("terra-signature", "t=1,v1=aa"),
         ("terra-reference", "r"),
+        ("x-terra-trace-id", "t1"),
     ]
+    kept = replay_headers(record, b"x", None, 99)
+    assert [n for n, _ in kept] == ["terra-signature", "terra-reference", "x-terra-trace-id"]
+    assert dict(kept)["x-terra-trace-id"] not in ("t1", "")
     fresh = dict(replay_headers(record, b"x", "k" * 16, 99))
     assert fresh["terra-signature"].startswith("t=99,v1=") and fresh["terra-reference"] == "r"
