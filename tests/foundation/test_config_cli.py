@@ -38,6 +38,7 @@ def test_every_secret_is_masked_in_show_whatever_its_source(home: Home) -> None:
         "api-key": ("TERRA_API_KEY", "apikey-0123456789abcdef0123"),
         "signing-secret": ("TERRA_SIGNING_SECRET", "whsec-0123456789abcdef0123"),
         "ngrok-authtoken": ("NGROK_AUTHTOKEN", "2abcdefghijklmnopqrstuvwxyz_ngrok"),
+        "admin-token": ("TERRA_ADMIN_TOKEN", "admintok-0123456789abcdef0123"),
     }
     env = {name: value for name, value in secrets.values()}
     r = home.run("config", "show", "--json", env=env)  # the leak guard checks every value

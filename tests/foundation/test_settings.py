@@ -225,8 +225,9 @@ def test_url_settings_are_validated_wherever_they_come_from(tmp_path: Path) -> N
     )
 
 
-def test_the_secret_keys_are_exactly_the_four_credentials() -> None:
+def test_the_secret_keys_are_exactly_the_credentials() -> None:
     assert sorted(k.name for k in s.KEYS.values() if k.secret) == [
+        "admin-token",
         "api-key",
         "dev-id",
         "ngrok-authtoken",
