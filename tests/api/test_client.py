@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import httpx  # noqa: TID251 - only to build the exceptions httpx raises
 import pytest
 
 from terra_cli.api import ClientOptions, RetryNotice, TerraClient, WidgetRequest, terra_words
@@ -128,3 +129,79 @@ def test_an_answer_that_cannot_be_decoded_is_a_remote_error(terra_api: FakeTerra
     assert info.value.message.startswith(f"{host} sent an answer terra cannot read (")
     assert "api-url / access-url" in (info.value.hint or "")
     assert len(terra_api.requests) == 1  # not retried: the same bytes would come back
+
+
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [
+        (httpx.ConnectError("[Errno -3] Temporary failure in name resolution"), "Cannot resolve"),
+        (httpx.ConnectError("getaddrinfo failed"), "Cannot resolve"),
+        (httpx.ConnectError("[Errno -5] No address associated with hostname"), "Cannot resolve"),
+        (httpx.ConnectError("nodename nor servname provided, or not known"), "Cannot resolve"),
+        (httpx.ConnectError("[Errno 111] Connection refused"), "h.test refused the connection."),
+        (httpx.RemoteProtocolError("Server disconnected"), "h.test closed the connection"),
+        (httpx.ConnectTimeout("timed out"), "Connecting to h.test timed out after 10 s."),
+        (httpx.ReadTimeout("timed out"), "h.test did not answer within 30 s."),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED]"), "The TLS handshake with h.test"),
+        (httpx.ConnectError("Network is unreachable"), "Cannot reach h.test: Network is"),
+    ],
+)
+def test_network_failures_are_named(exc: Exception, message: str) -> None:
+    """Causes a local test cannot produce for real (DNS), as httpx words them."""
+    error = TerraClient(_options())._network_error(exc, "https://h.test/v2/x")
+    assert error.message.startswith(message), error.message
+    assert error.exit_code == 8
+
+
+def test_network_failures_back_off_doubling() -> None:
+    with socket.socket() as holder:  # bound, never listening: connections are refused
+        holder.bind(("127.0.0.1", 0))
+        _assert_backoff(f"http://127.0.0.1:{holder.getsockname()[1]}")
+
+
+def _assert_backoff(refused_url: str) -> None:
+    waits: list[float] = []
+    options = ClientOptions(
+        api_url=refused_url, access_url=refused_url, dev_id="dev-id-value-1234",
+        api_key="key-value-abcdef", retries=3, backoff=0.5, max_wait=60,
+    )  # fmt: skip
+    with TerraClient(options, sleep=waits.append) as client, pytest.raises(NetworkError) as info:
+        client.widget_session(WidgetRequest())
+    assert waits == [0.5, 1.0, 2.0]
+    assert info.value.message.endswith("refused the connection.")
+
+
+@pytest.mark.parametrize(
+    ("reply", "message", "hint"),
+    [
+        (
+            "429",
+            "Terra is rate limiting these requests and asks to wait 120 s before the next one "
+            "(HTTP 429: rate limit exceeded).",
+            "Run the command again after 120 s; Terra counts requested days per user per "
+            "hour, so shorter date ranges help.",
+        ),
+        (
+            "503",
+            "Terra is unavailable and asks to wait 120 s before the next one (HTTP 503: busy).",
+            "Run the command again after 120 s.",
+        ),
+    ],
+)
+def test_a_wait_longer_than_allowed_is_not_waited_for(
+    terra_api: FakeTerra, reply: str, message: str, hint: str
+) -> None:
+    from tests.fakes.terra_api import Reply
+
+    if reply == "429":
+        terra_api.always("widget", Reply.rate_limited(retry_after=120))
+    else:
+        terra_api.always(
+            "widget", Reply(503, b"busy", {"Retry-After": "120"}, content_type="text/plain")
+        )
+    waits: list[float] = []
+    client = TerraClient(_options(terra_api, retries=3, max_wait=10), sleep=waits.append)
+    with client, pytest.raises(RemoteError) as info:
+        client.widget_session(WidgetRequest())
+    assert (info.value.message, info.value.hint) == (message, hint)
+    assert waits == [] and len(terra_api.requests) == 1
