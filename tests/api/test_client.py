@@ -205,3 +205,29 @@ def test_a_wait_longer_than_allowed_is_not_waited_for(
         client.widget_session(WidgetRequest())
     assert (info.value.message, info.value.hint) == (message, hint)
     assert waits == [] and len(terra_api.requests) == 1
+
+
+@pytest.mark.parametrize("status", [200, 201, 202])
+def test_any_2xx_is_a_success(terra_api: FakeTerra, status: int) -> None:
+    from tests.fakes.terra_api import SESSION_ID, WIDGET_URL, Reply
+
+    body = {"session_id": SESSION_ID, "url": WIDGET_URL, "status": "success"}
+    terra_api.always("widget", Reply.json(status, body))
+    providers = [{"provider": "GARMIN", "name": "Garmin"}]
+    terra_api.always("integrations", Reply.json(status, {"providers": providers}))
+    with TerraClient(_options(terra_api)) as client:
+        assert client.widget_session(WidgetRequest()).url == WIDGET_URL
+        assert client.integrations() == providers
+
+
+def test_users_in_the_older_unpaged_shape(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply, make_user
+
+    users = [make_user(0), make_user(1)]
+    terra_api.always("subscriptions", Reply.json(200, {"users": users}))
+    with TerraClient(_options(terra_api)) as client:
+        assert client.users_page(0) == (users, None)
+    terra_api.always("subscriptions", Reply.json(200, {"unexpected": True}))
+    with TerraClient(_options(terra_api)) as client, pytest.raises(RemoteError) as info:
+        client.users_page(0)
+    assert info.value.message == "Terra's subscriptions answer has an unexpected shape."
