@@ -68,6 +68,9 @@ def test_tls_failure_is_a_network_error(terra_api: FakeTerra) -> None:
         ({"title": "forbidden"}, "", "forbidden"),
         (None, "plain   text\nanswer", "plain text answer"),
         (None, "<!DOCTYPE html><html><body>oops</body></html>", None),
+        (None, "<!doctype html><title>oops</title>", None),
+        (None, "<html><head><title>oops</title></head></html>", None),
+        (None, "  <p>a page<body>oops", None),
         ([1, 2], "", None),
     ],
 )
@@ -231,3 +234,43 @@ def test_users_in_the_older_unpaged_shape(terra_api: FakeTerra) -> None:
     with TerraClient(_options(terra_api)) as client, pytest.raises(RemoteError) as info:
         client.users_page(0)
     assert info.value.message == "Terra's subscriptions answer has an unexpected shape."
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_busy_and_gateway_answers_are_retried(terra_api: FakeTerra, status: int) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.queue("integrations", Reply.raw(status, "busy"))
+    terra_api.always("integrations", Reply.json(200, {"providers": []}))
+    waits: list[float] = []
+    with TerraClient(_options(terra_api, retries=2), sleep=waits.append) as client:
+        assert client.integrations() == []
+    assert len(terra_api.requests) == 2 and len(waits) == 1
+
+
+@pytest.mark.parametrize("status", [500, 501, 400])
+def test_other_errors_are_not_retried(terra_api: FakeTerra, status: int) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.always("integrations", Reply.raw(status, "no"))
+    with TerraClient(_options(terra_api, retries=2)) as client, pytest.raises(RemoteError):
+        client.integrations()
+    assert len(terra_api.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("r1", "Terra refused the request while listing integrations: one request may span at "
+               "most 1,825 days (HTTP 429: rate limit exceeded)."),
+        ("r2", "Terra is still rate limiting after every retry while listing integrations "
+               "(HTTP 429: rate limit exceeded)."),
+    ],
+)  # fmt: skip
+def test_rate_limits_are_told_apart_by_rule(terra_api: FakeTerra, rule: str, message: str) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.always("integrations", Reply.rate_limited(rule="".join(list(rule))))
+    with TerraClient(_options(terra_api, retries=0)) as client, pytest.raises(RemoteError) as info:
+        client.integrations()
+    assert info.value.message == message
