@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx  # noqa: TID251 - only to build the exceptions httpx raises
@@ -274,3 +275,18 @@ def test_rate_limits_are_told_apart_by_rule(terra_api: FakeTerra, rule: str, mes
     with TerraClient(_options(terra_api, retries=0)) as client, pytest.raises(RemoteError) as info:
         client.integrations()
     assert info.value.message == message
+
+
+def test_retry_after_as_seconds_or_an_http_date() -> None:
+    from email.utils import format_datetime
+
+    from terra_cli.api import _parse_retry_after
+
+    assert _parse_retry_after(None) is None
+    assert _parse_retry_after(" 7 ") == 7.0
+    assert _parse_retry_after("-3") == 0.0
+    assert _parse_retry_after("soon") is None
+    assert _parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # already past: no wait
+    ahead = datetime.now(timezone.utc) + timedelta(seconds=120)
+    wait = _parse_retry_after(format_datetime(ahead, usegmt=True))
+    assert wait is not None and 100 < wait <= 120
