@@ -146,6 +146,12 @@ def _key(item: Any) -> tuple[str, str, int, tuple[int, int]]:
     return (str(spec.module_path), spec.operator_name, spec.occurrence, tuple(spec.start_pos))
 
 
+def _recheck_key(item: Any, lines: list[str]) -> tuple[str, str, int]:
+    spec = item.mutations[0]
+    line, col = spec.start_pos
+    return (spec.operator_name, lines[line - 1].strip(), col)
+
+
 def select(
     session: Path, source: Path, sample: int | None, seed: int, recheck: Path | None
 ) -> tuple[int, int]:
@@ -154,21 +160,30 @@ def select(
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
-    keep: set[tuple[str, str, int, tuple[int, int]]] | None = None
+    # A survivor is found again by its operator, the text of the line it changed and the
+    # column, so a recheck still works after lines were added above it.
+    keep: set[tuple[str, str, int]] | None = None
+    lines = source.read_text().splitlines()
     if recheck is not None:
         with use_db(str(recheck), WorkDB.Mode.open) as old:
-            keep = {
-                _key(item)
-                for item, result in old.completed_work_items
-                if result.test_outcome == TestOutcome.SURVIVED
-            }
+            keep = set()
+            for item, result in old.completed_work_items:
+                if result.test_outcome != TestOutcome.SURVIVED:
+                    continue
+                spec = item.mutations[0]
+                removed = [
+                    ln[1:].strip()
+                    for ln in (result.diff or "").splitlines()
+                    if ln.startswith("-") and not ln.startswith("---")
+                ]
+                keep.update((spec.operator_name, text, spec.start_pos[1]) for text in removed)
     with use_db(str(session), WorkDB.Mode.open) as db:
         every = sorted(db.work_items, key=_key)
         spans = annotation_spans(source)
         items = [i for i in every if not _in_annotation(i, spans)]
         chosen = items
         if keep is not None:
-            chosen = [i for i in items if _key(i) in keep]
+            chosen = [i for i in items if _recheck_key(i, lines) in keep]
         elif sample is not None and sample < len(items):
             chosen = random.Random(seed).sample(items, sample)
         chosen_ids = {i.job_id for i in chosen}
