@@ -290,3 +290,18 @@ def test_retry_after_as_seconds_or_an_http_date() -> None:
     ahead = datetime.now(timezone.utc) + timedelta(seconds=120)
     wait = _parse_retry_after(format_datetime(ahead, usegmt=True))
     assert wait is not None and 100 < wait <= 120
+
+
+def test_by_default_three_retries_half_a_second_doubling(terra_api: FakeTerra) -> None:
+    from tests.fakes.terra_api import Reply
+
+    terra_api.always("integrations", Reply.raw(503, "busy"))
+    options = ClientOptions(
+        api_url=terra_api.api_url, access_url=terra_api.access_url,
+        dev_id=terra_api.dev_id, api_key=terra_api.api_key,
+    )  # fmt: skip
+    waits: list[float] = []
+    with TerraClient(options, sleep=waits.append) as client, pytest.raises(RemoteError):
+        client.integrations()
+    assert waits == [0.5, 1.0, 2.0] and len(terra_api.requests) == 4
+    assert (options.connect_timeout, options.read_timeout, options.max_wait) == (10, 30, 60)
