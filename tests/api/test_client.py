@@ -305,3 +305,25 @@ def test_by_default_three_retries_half_a_second_doubling(terra_api: FakeTerra) -
         client.integrations()
     assert waits == [0.5, 1.0, 2.0] and len(terra_api.requests) == 4
     assert (options.connect_timeout, options.read_timeout, options.max_wait) == (10, 30, 60)
+
+
+@pytest.mark.parametrize(
+    ("status", "start"),
+    [
+        (499, "Terra refused the request while listing integrations (HTTP 499"),
+        (500, "Terra had a server error while listing integrations (HTTP 500"),
+    ],
+)
+def test_credentials_echoed_by_terra_never_reach_a_message(
+    terra_api: FakeTerra, status: int, start: str
+) -> None:
+    from tests.fakes.terra_api import Reply
+
+    echoed = f"bad key {terra_api.api_key} for dev {terra_api.dev_id}"
+    terra_api.always("integrations", Reply.legacy_error(status, echoed))
+    with TerraClient(_options(terra_api, retries=0)) as client, pytest.raises(RemoteError) as info:
+        client.integrations()
+    assert info.value.message.startswith(start)
+    assert "bad key **** for dev ****" in info.value.message
+    assert terra_api.api_key not in info.value.message
+    assert terra_api.dev_id not in info.value.message
