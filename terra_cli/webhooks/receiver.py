@@ -851,7 +851,10 @@ class _Loop:
         """A request on an app's socket: answered on the loop when the app says it is
         quick, otherwise on a worker thread (as forwarding is), the connection asleep."""
         if app.inline(req.method, req.target):
-            response, close = self._app_answer(conn, app, req)
+            try:
+                response, close = self._app_answer(conn, app, req)
+            except Exception:  # a page bug must not take the receiver down
+                response, close = _response(500, _json({"error": "the page failed"}), True), True
             self._answered_app(conn, req, response, close)
             return
         conn.state = _BUSY
