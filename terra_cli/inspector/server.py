@@ -512,13 +512,18 @@ class _Live:
         now = time.monotonic()
         self.sent_at = now if batch else 0.0
         self.spoke_at = now
+        self.due = 0.0
 
     def poll(self, now: float) -> bytes | None:
         feed = self.feed
         if feed.closed:
             self.ended = True
             return None
-        if feed.seq > self.seq and now - self.sent_at >= STREAM_GAP:
+        self.due = 0.0
+        if feed.seq > self.seq:
+            if now - self.sent_at < STREAM_GAP:
+                self.due = self.sent_at + STREAM_GAP  # news held back: ask again then
+                return None
             batch = feed.after(self.seq, 100_000)
             if batch:
                 self.seq = batch[-1][0]

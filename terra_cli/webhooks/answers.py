@@ -32,6 +32,8 @@ class Stream(Protocol):
     headers: list[tuple[str, str]]
     first: bytes
     ended: bool
+    due: float  # when it holds news back for its pace: the monotonic time to ask again
+
 
     def poll(self, now: float) -> bytes | None:
         """More bytes to send now (None: nothing yet); sets `ended` when the stream is over."""

@@ -544,6 +544,7 @@ class _Loop:
         self.accepting = True  # False while at the cap (or out of descriptors)
         self.streams: set[_Conn] = set()  # live streams open (apps only)
         self.news = False  # an app signalled news its streams have not been asked for
+        self.due = 0.0  # when a stream with news held back (its pace) wants asking again
 
     # -- driving ----------------------------------------------------------------
 
@@ -566,7 +567,10 @@ class _Loop:
             while True:
                 if self.stop_at is not None and self._stopping_done():
                     break
-                for key, events in self.selector.select(0.05):
+                wait = 0.05
+                if self.due and self.streams:
+                    wait = min(wait, max(0.0, self.due - time.monotonic()))
+                for key, events in self.selector.select(wait):
                     data = key.data
                     if type(data) is _Conn:
                         if events & selectors.EVENT_WRITE:
@@ -580,7 +584,7 @@ class _Loop:
                         self._accept(data)
                 self._finish_forwards()
                 now = time.monotonic()
-                if self.news and self.streams:
+                if self.streams and (self.news or 0 < self.due <= now):
                     self._pump_streams(now)
                 if now >= self.next_sweep:
                     self.next_sweep = now + 0.05
@@ -897,6 +901,7 @@ class _Loop:
     def _pump_streams(self, now: float) -> None:
         """Ask every open stream for news and send it (they keep their own pace)."""
         self.news = False
+        self.due = 0.0
         for conn in list(self.streams):
             stream = conn.stream
             if stream is None or conn.sock.fileno() < 0:
@@ -908,8 +913,11 @@ class _Loop:
                 data, stream.ended = None, True
             if stream.ended:
                 self._close(conn)
-            elif data:
+                continue
+            if data:
                 self._send(conn, data, False)
+            if stream.due and (not self.due or stream.due < self.due):
+                self.due = stream.due
 
     def _forward_done(
         self, conn: _Conn, future: Future[tuple[bytes, bool]], req: _Request | None = None
