@@ -28,6 +28,7 @@ from terra_cli.render import (
     verdict_code,
     verdict_word,
     warn,
+    wrap,
 )
 from terra_cli.webhooks.events import KNOWN_TYPES, Event, decode_body, human_size
 
@@ -400,7 +401,8 @@ def large_requests(requests: list[tuple[str, int, int]]) -> None:
     with contextlib.suppress(OSError, ValueError):
         for reference, arrived, expected in requests:
             state = "all arrived" if arrived >= expected else f"{expected - arrived} missing"
-            info(f"Large request {reference}: {arrived} of {expected} payloads arrived ({state}).")
+            line = f"Large request {reference}: {arrived} of {expected} payloads arrived ({state})."
+            info(wrap(line, terminal_width(sys.stderr), indent=2))
 
 
 def stdout_closed() -> bool:

@@ -50,7 +50,7 @@ WRITER_PAUSE = 0.2  # seconds rows gather (and the live view summarises them) be
 # Records the writer thread may hold while it catches up: small ones up to this many
 # bytes in all; any other line is read back from the day file (the page cache has it).
 HOLD_LINE = 64 * 1024
-HOLD_BYTES = 16 * 1024 * 1024
+HOLD_BYTES = 4 * 1024 * 1024  # small: a stalled writer must not grow a listener by much
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

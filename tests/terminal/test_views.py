@@ -23,6 +23,7 @@ SENT = [
     ("permission_change",),
     ("large_request_processing", "--provider", "FREESTYLELIBRE"),
     ("activity", "--provider", "GOOGLE", "--reference-id", "customer-2026-0042@example.com"),
+    ("large_request_sending",),
     ("sleep",),
     ("daily", "--unsigned"),
 ]
@@ -60,7 +61,7 @@ def test_listen_fits_the_terminal_and_lines_up(home: Home, width: int) -> None:
     assert not wide
     assert len(heads) == len(SENT)
     verdicts = [line[VERDICT_COL:].split()[0] for line in heads]
-    assert verdicts == ["ok"] * 5 + ["unsigned"]
+    assert verdicts == ["ok"] * 6 + ["unsigned"]
     assert all(line[USER_COL - 1] == " " and line[USER_COL] != " " for line in heads)
     assert [line[VERDICT_COL + 10 :].split()[1] for line in heads][:3] == [
         "WITHINGS",
@@ -76,7 +77,10 @@ def test_listen_fits_the_terminal_and_lines_up(home: Home, width: int) -> None:
     # Ctrl-C: the terminal echoed ^C; the summary starts on a line of its own.
     stop = next(i for i, line in enumerate(lines) if "Stopped (" in line)
     assert lines[stop].startswith("Stopped (interrupted)")
-    assert "1 unsigned" in lines[stop] and "5 ok" in lines[stop]
+    assert "1 unsigned" in lines[stop] and "6 ok" in lines[stop]
+    # The announced large request's closing count is wrapped to the width too.
+    closing = " ".join(text[text.index("Large request ") :].split())
+    assert re.match(r"Large request \S+: 0 of \d+ payloads arrived \(\d+ missing\)\.", closing)
 
 
 def test_a_pipe_gets_the_warning_unwrapped(home: Home) -> None:
