@@ -87,7 +87,7 @@ def ours(data: bytes, reads: int = 0) -> list[bytes]:
     """Every body in `data`, parsed the way the receiver's loop does it."""
     stub = _STUB
     stub.bodies = []
-    conn = rx._Conn(None, 0.0)  # type: ignore[arg-type]
+    conn = rx._Conn(None, 0.0, None, rx.DEFAULT_MAX_BODY)  # type: ignore[arg-type]
     pieces = [data] if not reads else [data[i : i + reads] for i in range(0, len(data), reads)]
     for piece in pieces:
         if conn.state == rx._BODY and conn.body is not None:

@@ -109,8 +109,8 @@ class _HttptoolsLoop(rx._Loop):
 
 
 class _HttptoolsReceiver(rx.Receiver):
-    def start(self) -> None:
-        self._loop = _HttptoolsLoop(self, rx._bind(self.config.host, self.config.port))
+    def start(self, webhooks: bool = True) -> None:
+        self._loop = _HttptoolsLoop(self, [(rx._bind(self.config.host, self.config.port), None)])
         self._thread = threading.Thread(target=self._loop.run, daemon=True)
         self._thread.start()
 

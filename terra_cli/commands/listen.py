@@ -215,10 +215,10 @@ def listen(
     feed = None if no_inspect else Feed(store.root if store else None)
     inspector: Inspector | None = None
     if feed is not None:
-        from terra_cli.inspector.server import start_for_listen
+        from terra_cli.inspector.server import for_listen
 
         routed = ", ".join(forward_to) if forward_to else None  # as typed, shown in the page
-        inspector = start_for_listen(feed, inspect_port, port, secret, routed, tolerance)
+        inspector = for_listen(feed, inspect_port, port, secret, routed, tolerance)
     session = ListenSession(
         config,
         store,
@@ -231,6 +231,8 @@ def listen(
         observer=feed.observe if feed else None,
     )
     session_ref.append(session)
+    if inspector is not None:
+        inspector.attach(session.receiver)  # a second socket on the receiver's loop
     try:
         session.start()
     except BaseException:

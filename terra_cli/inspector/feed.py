@@ -19,7 +19,7 @@ import json
 import mmap
 import os
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,6 +215,9 @@ class Feed:
         self._ends: dict[Path, int] = {}  # how far each day file was read (terra inspect)
         self.changed = threading.Condition(threading.Lock())
         self.closed = False
+        # Called (from the adding thread) when a stream is open and there is news: wakes
+        # the loop that serves the streams.
+        self.on_news: Callable[[], None] | None = None
 
     # -- adding ------------------------------------------------------------------------
 
@@ -249,6 +252,8 @@ class Feed:
                     del self._ids[old]
             if self._watched:
                 self.changed.notify_all()
+                if self.on_news is not None:
+                    self.on_news()
             return self.seq
 
     def keep(self, record: dict[str, Any]) -> None:
@@ -273,6 +278,8 @@ class Feed:
         with self.changed:
             self.closed = True
             self.changed.notify_all()
+            if self.on_news is not None:
+                self.on_news()
 
     # -- reading -----------------------------------------------------------------------
 

@@ -1,10 +1,15 @@
-"""The inspector's HTTP side: its own loopback port, its own thread, never the webhook port.
+"""The inspector's HTTP side: its own loopback port, never the webhook port.
 
-It runs on a stdlib threading server in background threads, apart from the
-receiver's event loop, so the receiver's hot path is untouched: the page's
-work (finding a 30 MB record, parsing it for charts, holding live streams
-open) never waits in the loop that answers Terra. It faces 127.0.0.1 only,
-and every request passes `security`: Host first, then the token.
+The page is served by the receiver's event loop, on a second listening socket
+(`terra inspect`: the same loop with this socket alone), so the project has
+one HTTP edge: the receiver parses every request, and hands the page's to
+`Inspector.handle`, a pure function of method, target, headers and body. The
+page's files are answered on the loop; everything that can take time (finding
+a 30 MB record, parsing it for charts, a replay, a stream's backlog) on a
+worker thread, so a webhook's answer never waits for the page. The live
+stream is a connection the loop keeps open and writes to when the feed has
+news, at most every STREAM_GAP. It faces 127.0.0.1 only, and every request
+passes `security`: Host first, then the token.
 
 Routes (all need the token: `?token=` on GETs, the `X-Inspect-Token` header
 on POSTs):
@@ -19,14 +24,14 @@ on POSTs):
 
 from __future__ import annotations
 
-import contextlib
 import json
+import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from terra_cli.errors import LocalResourceError, TerraError
@@ -34,9 +39,13 @@ from terra_cli.inspector import security
 from terra_cli.inspector.feed import Feed
 from terra_cli.inspector.reasons import verdict_reason
 from terra_cli.inspector.series import charts
+from terra_cli.webhooks.answers import Reply, Stream
 from terra_cli.webhooks.events import decode_body, summarize
 from terra_cli.webhooks.replay import recorded_headers
 from terra_cli.webhooks.store import new_event_id, record_body, utc_now_iso
+
+if TYPE_CHECKING:
+    from terra_cli.webhooks.receiver import Receiver
 
 DEFAULT_PORT = 4041
 PORT_TRIES = 20  # 4041, 4042, ... when the asked port is taken
@@ -51,15 +60,7 @@ _STATIC = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
 }
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    410: "Gone",
-    413: "Content Too Large",
-}
+_QUICK = frozenset({"/", "/api/info", *_STATIC})  # answered on the loop itself
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class InspectorConfig:
     tolerance: float = 300
 
 
-def start_for_listen(
+def for_listen(
     feed: Feed,
     port: int,
     webhook_port: int,
@@ -83,8 +84,9 @@ def start_for_listen(
     forward_to: str | None,
     tolerance: float,
 ) -> Inspector:
-    """Start the page for a `terra listen` run, before the receiver (so nothing can be
-    printed before the ready record), never on the webhook's port. Call `point_at` with
+    """Bind the page for a `terra listen` run, before the receiver (so nothing can be
+    printed before the ready record), never on the webhook's port; `attach` it to the
+    receiver before that starts, and it is served by the receiver's loop. Call `point_at` with
     the listener's URL once it is bound: Replay sends there, and the listener judges,
     logs and forwards the replay like any delivery, so it shows as a new event."""
     inspector = Inspector(
@@ -93,26 +95,21 @@ def start_for_listen(
             port=port, mode="listen", secret=secret, forward_to=forward_to, tolerance=tolerance
         ),
     )
-    inspector.start(avoid=webhook_port)
+    inspector.bind(avoid=webhook_port)
     return inspector
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    app: Inspector
+class _Bound:
+    """The inspector's listening socket, bound before anything is served."""
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind asks DNS for the host's full name: not needed on loopback,
-        # and slow on a machine without a resolver.
-        import socketserver
-
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", int(self.server_address[1])
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        host, port = sock.getsockname()[:2]
+        self.server_address = (str(host), int(port))
+        self.server_port = int(port)
 
 
-def bind(port: int, avoid: int = 0) -> _Server:
+def bind(port: int, avoid: int = 0) -> _Bound:
     """Listen on 127.0.0.1:`port`, or the next free port above it (0: any free port);
     never on `avoid` (the webhook port)."""
     last: OSError | None = None
@@ -120,10 +117,16 @@ def bind(port: int, avoid: int = 0) -> _Server:
     for candidate in range(port, min(port + tries, 65536)):
         if candidate and candidate == avoid:
             continue
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            return _Server(("127.0.0.1", candidate), _Handler)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", candidate))
+            sock.listen(64)
         except OSError as exc:
+            sock.close()
             last = exc
+            continue
+        return _Bound(sock)
     raise LocalResourceError(
         f"Cannot open the inspector on 127.0.0.1:{port}"
         + (f" or the {tries - 1} ports after it" if tries > 1 else "")
@@ -133,29 +136,43 @@ def bind(port: int, avoid: int = 0) -> _Server:
 
 
 class Inspector:
-    """The page's server: start it, read `url`, stop it."""
+    """The page: bind it, serve it on a receiver's loop (or a loop of its own), stop it.
+
+    Its requests are parsed by the receiver's loop and answered by `handle`, which is
+    pure: method, target, headers and body in, a `Reply` or a live `Stream` out.
+    """
+
+    max_body = MAX_POST
 
     def __init__(self, feed: Feed, config: InspectorConfig, token: str | None = None) -> None:
         self.feed = feed
         self.config = config
         self.token = token or security.new_token()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: _Bound | None = None
+        self._loop: Receiver | None = None  # the loop of its own (`terra inspect`)
         self._page: bytes | None = None
         self._details: dict[str, bytes] = {}  # the last few detail answers, by event id
         self._lock = threading.Lock()
 
-    def start(self, avoid: int = 0) -> None:
-        """Bind (exit 9 when nothing is free; never port `avoid`) and serve in a thread."""
+    def bind(self, avoid: int = 0) -> None:
+        """Take the port (exit 9 when nothing is free; never port `avoid`)."""
         self._server = bind(self.config.port, avoid)
-        self._server.app = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name="terra-inspector",
-            daemon=True,
-        )
-        self._thread.start()
+
+    def attach(self, receiver: Receiver) -> None:
+        """Be served by `receiver`'s loop on this socket (before the receiver starts)."""
+        assert self._server is not None, "bind() first"
+        receiver.add_listener(self._server.sock, self)
+        self.feed.on_news = receiver.notify
+
+    def start(self, avoid: int = 0) -> None:
+        """Bind, then serve on a loop with this socket alone (`terra inspect`)."""
+        from terra_cli.webhooks.receiver import serve_only
+
+        if self._server is None:
+            self.bind(avoid)
+        assert self._server is not None
+        self._loop = serve_only(self._server.sock, self)
+        self.feed.on_news = self._loop.notify
 
     def point_at(self, listener_url: str) -> None:
         """Make Replay send to this listener unless a URL is typed."""
@@ -178,61 +195,65 @@ class Inspector:
     def stop(self) -> None:
         """End the live streams and stop serving."""
         self.feed.close()
-        server = self._server
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        if self._loop is not None:
+            self._loop.stop(grace=0.2)
+            self._loop = None
+        if self._server is not None:
+            self._server.sock.close()  # closed already when a loop served it
 
     # -- requests ---------------------------------------------------------------------
 
-    def handle(self, req: _Handler, method: str) -> None:
-        """Host check, token check, then the route."""
+    def inline(self, method: str, target: str) -> bool:
+        """The page's files and info are quick: answered on the loop; the rest (a record
+        found in the log, a 30 MB body, a replay, the stream's backlog) on a worker."""
+        return method in ("GET", "HEAD") and target.split("?", 1)[0] in _QUICK
+
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Reply | Stream:
+        """Host check, token check, then the route (`headers` by lower-case name; `body`
+        None when it was over MAX_POST and not read)."""
         port = self.port
-        if not security.host_ok(req.headers.get("Host"), port):
-            req.reply(403, _json({"error": "wrong Host: open the URL terra printed"}))
-            return
-        parts = urlsplit(req.path)
+        if not security.host_ok(headers.get("host"), port):
+            return _reply(403, _json({"error": "wrong Host: open the URL terra printed"}))
+        parts = urlsplit(target)
         query = parse_qs(parts.query, keep_blank_values=True)
         if method == "POST":
-            given = req.headers.get(security.TOKEN_HEADER)
+            given = headers.get(security.TOKEN_HEADER)
         else:
             given = security.query_token(query)
         if not security.token_ok(given, self.token):
-            req.reply(403, _json({"error": "missing or wrong token: open the URL terra printed"}))
-            return
+            return _reply(
+                403, _json({"error": "missing or wrong token: open the URL terra printed"})
+            )
         path = parts.path
         if method == "POST":
-            if not security.origin_ok(req.headers.get("Origin"), port):
-                req.reply(403, _json({"error": "cross-origin request refused"}))
-                return
+            if not security.origin_ok(headers.get("origin"), port):
+                return _reply(403, _json({"error": "cross-origin request refused"}))
             if path.startswith("/api/events/") and path.endswith("/replay"):
-                self._replay(req, path[len("/api/events/") : -len("/replay")])
-                return
-            req.reply(405, _json({"error": "nothing to POST here"}), allow="GET")
-            return
+                answer = self._replay(body, path[len("/api/events/") : -len("/replay")])
+                return replace(answer, close=True) if body is None else answer
+            return _reply(405, _json({"error": "nothing to POST here"}), allow="GET")
         if method not in ("GET", "HEAD"):
-            req.reply(405, _json({"error": "method not allowed"}), allow="GET, POST")
-            return
+            return _reply(405, _json({"error": "method not allowed"}), allow="GET, POST")
         if path.endswith("/replay"):
-            req.reply(405, _json({"error": "replay is a POST with the token"}), allow="POST")
-        elif path == "/":
-            req.reply(200, self._index(), "text/html; charset=utf-8")
-        elif path in _STATIC:
+            return _reply(405, _json({"error": "replay is a POST with the token"}), allow="POST")
+        if path == "/":
+            return _reply(200, self._index(), "text/html; charset=utf-8")
+        if path in _STATIC:
             name, ctype = _STATIC[path]
-            req.reply(200, _static(name), ctype)
-        elif path == "/api/info":
-            req.reply(200, _json(self._info()))
-        elif path == "/api/stream":
+            return _reply(200, _static(name), ctype)
+        if path == "/api/info":
+            return _reply(200, _json(self._info()))
+        if path == "/api/stream":
             if method == "HEAD":
-                req.reply(200, b"", "text/event-stream; charset=utf-8")
-            else:
-                self._stream(req, query)
-        elif path.startswith("/api/events/") and path.endswith("/body"):
-            self._body(req, path[len("/api/events/") : -len("/body")])
-        elif path.startswith("/api/events/"):
-            self._detail(req, path[len("/api/events/") :])
-        else:
-            req.reply(404, _json({"error": "not found"}))
+                return _reply(200, b"", "text/event-stream; charset=utf-8")
+            return self._stream(headers, query)
+        if path.startswith("/api/events/") and path.endswith("/body"):
+            return self._body(path[len("/api/events/") : -len("/body")])
+        if path.startswith("/api/events/"):
+            return self._detail(path[len("/api/events/") :])
+        return _reply(404, _json({"error": "not found"}))
 
     def _index(self) -> bytes:
         if self._page is None:
@@ -249,23 +270,22 @@ class Inspector:
             "log": str(self.feed.store_root) if self.feed.store_root else None,
         }
 
-    def _record(self, req: _Handler, event_id: str) -> dict[str, Any] | None:
+    def _record(self, event_id: str) -> dict[str, Any] | Reply:
+        """The event's full record, or the answer saying why there is none."""
         record = self.feed.record(event_id) if event_id.startswith("evt_") else None
         if record is None:
             if self.feed.knows(event_id):
-                req.reply(410, _json({"error": "this event's record is no longer kept"}))
-            else:
-                req.reply(404, _json({"error": f"no event {event_id}"}))
+                return _reply(410, _json({"error": "this event's record is no longer kept"}))
+            return _reply(404, _json({"error": f"no event {event_id}"}))
         return record
 
-    def _detail(self, req: _Handler, event_id: str) -> None:
+    def _detail(self, event_id: str) -> Reply:
         cached = self._details.get(event_id)
         if cached is not None:  # parsing a 30 MB body again would cost the loop GIL time
-            req.reply(200, cached)
-            return
-        record = self._record(req, event_id)
-        if record is None:
-            return
+            return _reply(200, cached)
+        record = self._record(event_id)
+        if isinstance(record, Reply):
+            return record
         body = record_body(record)
         headers = recorded_headers(record)
         decoded = decode_body(body, headers) if body else None
@@ -316,12 +336,12 @@ class Inspector:
             self._details[event_id] = answer
             while len(self._details) > DETAILS_KEPT:
                 self._details.pop(next(iter(self._details)))
-        req.reply(200, answer)
+        return _reply(200, answer)
 
-    def _body(self, req: _Handler, event_id: str) -> None:
-        record = self._record(req, event_id)
-        if record is None:
-            return
+    def _body(self, event_id: str) -> Reply:
+        record = self._record(event_id)
+        if isinstance(record, Reply):
+            return record
         body = record_body(record)
         decoded = decode_body(body, recorded_headers(record))
         data = decoded if decoded is not None else body
@@ -330,69 +350,35 @@ class Inspector:
             ctype = "text/plain; charset=utf-8"
         except UnicodeDecodeError:
             ctype = "application/octet-stream"
-        req.reply(200, data, ctype)
+        return _reply(200, data, ctype)
 
-    def _stream(self, req: _Handler, query: dict[str, list[str]]) -> None:
+    def _stream(self, headers: Mapping[str, str], query: dict[str, list[str]]) -> Stream:
         """Server-sent events: entries after Last-Event-ID (or the backlog), then live."""
-        last = req.headers.get("Last-Event-ID") or (query.get("since") or [""])[0]
+        last = headers.get("last-event-id") or (query.get("since") or [""])[0]
         seq = int(last) if last.isdigit() else 0
-        feed = self.feed
-        req.start_stream()
-        feed.watch(+1)
-        try:
-            req.send_chunk(b"retry: 2000\n\n")
-            limit = BACKLOG
-            sent_at = 0.0
-            while True:
-                pause = sent_at + STREAM_GAP - time.monotonic()
-                if pause > 0:
-                    time.sleep(pause)
-                batch = feed.after(seq, limit)
-                limit = 100_000
-                if batch:
-                    out = bytearray()
-                    for number, data in batch:
-                        out += b"id: %d\ndata: " % number + data + b"\n\n"
-                    seq = batch[-1][0]
-                    req.send_chunk(bytes(out))
-                    sent_at = time.monotonic()
-                    continue
-                with feed.changed:
-                    if feed.closed:
-                        return
-                    if feed.seq <= seq:
-                        feed.changed.wait(KEEPALIVE)
-                    idle = feed.seq <= seq and not feed.closed
-                if idle:
-                    req.send_chunk(b": keepalive\n\n")
-        except OSError:  # the page went away
-            return
-        finally:
-            feed.watch(-1)
+        return _Live(self.feed, seq)
 
-    def _replay(self, req: _Handler, event_id: str) -> None:
+    def _replay(self, raw: bytes | None, event_id: str) -> Reply:
         from terra_cli.webhooks.forward import DEFAULT_TIMEOUT, check_url
         from terra_cli.webhooks.outgoing import resigned
         from terra_cli.webhooks.replay import replay
 
         try:
-            options = json.loads(req.read_body() or b"{}")
+            options = json.loads(b"null" if raw is None else raw or b"{}")
         except ValueError:
-            req.reply(400, _json({"error": "the request body is not JSON"}))
-            return
+            return _reply(400, _json({"error": "the request body is not JSON"}))
         if not isinstance(options, dict):
-            req.reply(400, _json({"error": "the request body must be a JSON object"}))
-            return
-        record = self._record(req, event_id)
-        if record is None:
-            return
+            return _reply(400, _json({"error": "the request body must be a JSON object"}))
+        record = self._record(event_id)
+        if isinstance(record, Reply):
+            return record
         typed = options.get("to")
         target = typed.strip() if isinstance(typed, str) and typed.strip() else None
         target = target or self.config.default_target
         original = bool(options.get("original"))
         secret = None if original else self.config.secret
         if not original and not secret:
-            req.reply(
+            return _reply(
                 400,
                 _json(
                     {
@@ -403,7 +389,6 @@ class Inspector:
                     }
                 ),
             )
-            return
         try:
             if target is None:
                 raise TerraError("No replay target.", hint="Type the URL to send it to.")
@@ -417,13 +402,12 @@ class Inspector:
                         break
             result = replay(record, body, url, secret, timestamp, DEFAULT_TIMEOUT)
         except TerraError as exc:
-            req.reply(400, _json({"error": exc.message, "hint": exc.hint}))
-            return
+            return _reply(400, _json({"error": exc.message, "hint": exc.hint}))
         new_id = _listener_id(result.body)
         if new_id is None and not self._is_own(url):
             # Sent past any listener: list it here, so the replay shows as an event.
             new_id = self._list_replay(record, url, result, event_id)
-        req.reply(
+        return _reply(
             200,
             _json(
                 {
@@ -494,100 +478,70 @@ def _json(doc: Any) -> bytes:
     return json.dumps(doc).encode() + b"\n"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Hands every request to the Inspector; writes each answer in one piece."""
+def _reply(
+    status: int,
+    body: bytes,
+    ctype: str = "application/json",
+    allow: str | None = None,
+) -> Reply:
+    """An answer with the security headers every answer of the page carries."""
+    headers = [*security.SECURITY_HEADERS, ("Content-Type", ctype)]
+    if allow:
+        headers.append(("Allow", allow))
+    return Reply(status, body, headers)
 
-    server: _Server
-    _body: bytes | None = None
-    protocol_version = "HTTP/1.1"
-    server_version = "terra-inspect"
-    sys_version = ""
-    disable_nagle_algorithm = True
-    timeout = 30  # an idle keep-alive connection is closed after this
 
-    def handle_one_request(self) -> None:
-        self._body = None  # a new request on a kept-alive connection
-        super().handle_one_request()
+class _Live:
+    """One page's live stream: the backlog first, then each new entry, written at most
+    once per STREAM_GAP (a lone event at once, a burst in a few large writes), a comment
+    every KEEPALIVE when idle; over when the feed closes. Polled by the receiver's loop."""
 
-    def do_GET(self) -> None:
-        self.server.app.handle(self, "GET")
+    def __init__(self, feed: Feed, seq: int) -> None:
+        self.headers = [
+            *security.SECURITY_HEADERS,
+            ("Content-Type", "text/event-stream; charset=utf-8"),
+            ("X-Accel-Buffering", "no"),
+        ]
+        self.feed = feed
+        self.ended = False
+        feed.watch(+1)
+        self._open = True
+        batch = feed.after(seq, BACKLOG)  # made on a worker thread, not the loop
+        self.seq = batch[-1][0] if batch else seq
+        self.first = b"retry: 2000\n\n" + _events(batch)
+        now = time.monotonic()
+        self.sent_at = now if batch else 0.0
+        self.spoke_at = now
+        self.due = 0.0
 
-    def do_HEAD(self) -> None:
-        self.server.app.handle(self, "HEAD")
+    def poll(self, now: float) -> bytes | None:
+        feed = self.feed
+        if feed.closed:
+            self.ended = True
+            return None
+        self.due = 0.0
+        if feed.seq > self.seq:
+            if now - self.sent_at < STREAM_GAP:
+                self.due = self.sent_at + STREAM_GAP  # news held back: ask again then
+                return None
+            batch = feed.after(self.seq, 100_000)
+            if batch:
+                self.seq = batch[-1][0]
+                self.sent_at = self.spoke_at = now
+                return _events(batch)
+        if now - self.spoke_at >= KEEPALIVE:
+            self.spoke_at = now
+            return b": keepalive\n\n"
+        return None
 
-    def do_POST(self) -> None:
-        self.server.app.handle(self, "POST")
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self.feed.watch(-1)
 
-    def do_PUT(self) -> None:
-        self.server.app.handle(self, "PUT")
 
-    def do_DELETE(self) -> None:
-        self.server.app.handle(self, "DELETE")
-
-    def do_PATCH(self) -> None:
-        self.server.app.handle(self, "PATCH")
-
-    def do_OPTIONS(self) -> None:
-        self.server.app.handle(self, "OPTIONS")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: a request line holds the token."""
-
-    def read_body(self) -> bytes:
-        """The request body (read once; a body over MAX_POST is not read, and the
-        connection closes after the answer)."""
-        if self._body is not None:
-            return self._body
-        length = self.headers.get("Content-Length") or "0"
-        size = int(length) if length.isdigit() else 0
-        if size > MAX_POST:
-            self.close_connection = True
-            self._body = b"null"
-        else:
-            self._body = self.rfile.read(size) if size else b""
-        return self._body
-
-    def _head(self, status: int, extra: list[tuple[str, str]]) -> bytes:
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}".rstrip()]
-        lines += [f"{n}: {v}" for n, v in security.SECURITY_HEADERS]
-        lines += [f"{n}: {v}" for n, v in extra]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-
-    def reply(
-        self,
-        status: int,
-        body: bytes,
-        ctype: str = "application/json",
-        allow: str | None = None,
-    ) -> None:
-        if self.command == "POST" and status >= 400:
-            with contextlib.suppress(OSError, ValueError):
-                self.read_body()  # so the next request on the connection starts clean
-        extra = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
-        if allow:
-            extra.append(("Allow", allow))
-        if self.close_connection:
-            extra.append(("Connection", "close"))
-        head = self._head(status, extra)
-        payload = head if self.command == "HEAD" else head + body if len(body) < 65536 else None
-        with contextlib.suppress(OSError):
-            if payload is not None:
-                self.wfile.write(payload)
-            else:
-                self.wfile.write(head)
-                self.wfile.write(memoryview(body))
-
-    def start_stream(self) -> None:
-        self.close_connection = True
-        head = self._head(
-            200,
-            [
-                ("Content-Type", "text/event-stream; charset=utf-8"),
-                ("X-Accel-Buffering", "no"),
-                ("Connection", "close"),
-            ],
-        )
-        self.wfile.write(head)
-
-    def send_chunk(self, data: bytes) -> None:
-        self.wfile.write(data)
+def _events(batch: list[tuple[int, bytes]]) -> bytes:
+    out = bytearray()
+    for number, data in batch:
+        out += b"id: %d\ndata: " % number + data + b"\n\n"
+    return bytes(out)

@@ -13,6 +13,14 @@ an acknowledgement back. A client silent for `idle_timeout`, or slower than
 `request_timeout` to send one request, is answered 408 and dropped.
 
 `GET /healthz` answers JSON, any other GET a short plain-text status page.
+
+The same loop serves the inspector page on a second listening socket
+(`add_listener`), parsed by this same code: its requests go to an `App`
+(webhooks.answers), answered on the loop when quick and on a worker thread
+otherwise, and its live stream is a connection the loop keeps open and writes
+to when the app signals news. A request on the webhook socket is always a
+webhook; the page is never served there. `serve_only` runs the loop with the
+page's socket alone (`terra inspect`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from terra_cli.errors import LocalResourceError, TerraError
+from terra_cli.webhooks.answers import Reply
 from terra_cli.webhooks.events import Delivery, ForwardInfo, human_size
 from terra_cli.webhooks.headers import HOP_BY_HOP
 from terra_cli.webhooks.signature import DEFAULT_TOLERANCE, HEADER_NAMES, Verdict, check
@@ -37,6 +46,8 @@ from terra_cli.webhooks.store import EventStore, new_event_id, record_from, utc_
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
+
+    from terra_cli.webhooks.answers import App, Stream
 
 MIB = 1024 * 1024
 DEFAULT_MAX_BODY = 100 * MIB
@@ -56,9 +67,11 @@ _REASONS = {
     200: "OK",
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     408: "Request Timeout",
+    410: "Gone",
     411: "Length Required",
     413: "Content Too Large",
     431: "Request Header Fields Too Large",
@@ -184,14 +197,33 @@ class Receiver:
         self._seen_lock = threading.Lock()
         self._loop: _Loop | None = None
         self._thread: threading.Thread | None = None
+        self._extra: list[tuple[socket.socket, App]] = []
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self) -> None:
-        """Bind and listen (port 0 picks a free port), then serve in a background thread."""
-        self._loop = _Loop(self, _bind(self.config.host, self.config.port))
+    def add_listener(self, sock: socket.socket, app: App) -> None:
+        """Serve `app` on a second bound, listening socket of the same loop (call before
+        `start`). Requests there are parsed like webhooks and answered by `app` only."""
+        assert self._loop is None, "add listeners before start()"
+        sock.setblocking(False)
+        self._extra.append((sock, app))
+
+    def start(self, webhooks: bool = True) -> None:
+        """Bind and listen (port 0 picks a free port), then serve in a background thread.
+        `webhooks=False`: serve only the sockets given to `add_listener`."""
+        listeners: list[tuple[socket.socket, App | None]] = []
+        if webhooks:
+            listeners.append((_bind(self.config.host, self.config.port), None))
+        listeners.extend(self._extra)
+        self._loop = _Loop(self, listeners)
         self._thread = threading.Thread(target=self._loop.run, name="terra-receiver", daemon=True)
         self._thread.start()
+
+    def notify(self) -> None:
+        """An app has news for its streams: wake the loop (at most one wake pending)."""
+        loop = self._loop
+        if loop is not None:
+            loop.notify()
 
     @property
     def port(self) -> int:
@@ -411,8 +443,26 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def serve_only(sock: socket.socket, app: App) -> Receiver:
+    """The loop with one app's socket and no webhook socket (`terra inspect`)."""
+    receiver = Receiver(ReceiverConfig(), None, lambda _delivery: None)
+    receiver.add_listener(sock, app)
+    receiver.start(webhooks=False)
+    return receiver
+
+
 # Connection states.
-_HEAD, _BODY, _CHUNKED, _BUSY, _DRAIN = range(5)
+_HEAD, _BODY, _CHUNKED, _BUSY, _DRAIN, _STREAM = range(6)
+
+
+class _Listen:
+    """A listening socket and the app that answers on it (None: webhooks)."""
+
+    __slots__ = ("app", "sock")
+
+    def __init__(self, sock: socket.socket, app: App | None) -> None:
+        self.sock = sock
+        self.app = app
 
 
 class _Conn:
@@ -420,6 +470,7 @@ class _Conn:
 
     __slots__ = (
         "active",
+        "app",
         "body",
         "buf",
         "chunk_total",
@@ -427,17 +478,22 @@ class _Conn:
         "close_after",
         "drain_left",
         "got",
+        "limit",
         "out",
         "req",
         "shut",
         "sock",
         "started",
         "state",
+        "stream",
         "wants_write",
     )
 
-    def __init__(self, sock: socket.socket, now: float) -> None:
+    def __init__(self, sock: socket.socket, now: float, app: App | None, limit: int) -> None:
         self.sock = sock
+        self.app = app  # None: a webhook connection
+        self.limit = limit  # the largest POST body read
+        self.stream: Stream | None = None
         self.buf = bytearray()
         self.out = bytearray()
         self.state = _HEAD
@@ -462,32 +518,45 @@ class _Conn:
 class _Loop:
     """The event loop: accept, read, parse, answer; timeouts; a clean stop."""
 
-    def __init__(self, receiver: Receiver, listener: socket.socket) -> None:
+    def __init__(
+        self, receiver: Receiver, listeners: list[tuple[socket.socket, App | None]]
+    ) -> None:
         self.receiver = receiver
         self.config = receiver.config
-        self.listener: socket.socket | None = listener
-        self.port = int(listener.getsockname()[1])
+        self.listeners = [_Listen(sock, app) for sock, app in listeners]
+        self.port = int(listeners[0][0].getsockname()[1])
         self.selector = selectors.DefaultSelector()
-        self.selector.register(listener, selectors.EVENT_READ, None)
+        for listen in self.listeners:
+            self.selector.register(listen.sock, selectors.EVENT_READ, listen)
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
         self.wake_w.setblocking(False)
         self.selector.register(self.wake_r, selectors.EVENT_READ, "wake")
         self.conns: dict[int, _Conn] = {}
-        self.done: queue.SimpleQueue[tuple[_Conn, Future[tuple[bytes, bool]]]] = (
-            queue.SimpleQueue()
-        )
+        # Answers made on worker threads (the request, for an app's), for the loop to send.
+        self.done: queue.SimpleQueue[
+            tuple[_Conn, Future[tuple[bytes, bool]], _Request | None]
+        ] = queue.SimpleQueue()
         self.pool: ThreadPoolExecutor | None = None
         self.stop_at: float | None = None
         self.next_sweep = 0.0
         self.max_conns = _connection_cap()
         self.accepting = True  # False while at the cap (or out of descriptors)
+        self.streams: set[_Conn] = set()  # live streams open (apps only)
+        self.news = False  # an app signalled news its streams have not been asked for
+        self.due = 0.0  # when a stream with news held back (its pace) wants asking again
 
     # -- driving ----------------------------------------------------------------
 
     def request_stop(self, grace: float) -> None:
         self.stop_at = time.monotonic() + grace
         self._wake()
+
+    def notify(self) -> None:
+        """From any thread: an app has news; its streams are asked on the next turn."""
+        if not self.news:
+            self.news = True
+            self._wake()
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -498,20 +567,25 @@ class _Loop:
             while True:
                 if self.stop_at is not None and self._stopping_done():
                     break
-                for key, events in self.selector.select(0.05):
-                    if key.data is None:
-                        self._accept()
-                    elif key.data == "wake":
+                wait = 0.05
+                if self.due and self.streams:
+                    wait = min(wait, max(0.0, self.due - time.monotonic()))
+                for key, events in self.selector.select(wait):
+                    data = key.data
+                    if type(data) is _Conn:
+                        if events & selectors.EVENT_WRITE:
+                            self._flush(data)
+                        if events & selectors.EVENT_READ and data.sock.fileno() >= 0:
+                            self._read(data)
+                    elif data == "wake":
                         with contextlib.suppress(OSError):
                             self.wake_r.recv(4096)
                     else:
-                        conn: _Conn = key.data
-                        if events & selectors.EVENT_WRITE:
-                            self._flush(conn)
-                        if events & selectors.EVENT_READ and conn.sock.fileno() >= 0:
-                            self._read(conn)
+                        self._accept(data)
                 self._finish_forwards()
                 now = time.monotonic()
+                if self.streams and (self.news or 0 < self.due <= now):
+                    self._pump_streams(now)
                 if now >= self.next_sweep:
                     self.next_sweep = now + 0.05
                     self._sweep(now)
@@ -520,25 +594,26 @@ class _Loop:
 
     def _stopping_done(self) -> bool:
         """While stopping: accept no more, drop idle connections; done when none is busy."""
-        if self.listener is not None:
+        for listen in self.listeners:
             if self.accepting:
-                self.selector.unregister(self.listener)
-            self.listener.close()
-            self.listener = None
+                self.selector.unregister(listen.sock)
+            listen.sock.close()
+        self.listeners = []
         for conn in list(self.conns.values()):
-            if not conn.mid_request and not conn.out:
+            if conn.state == _STREAM or (not conn.mid_request and not conn.out):
                 self._close(conn)
         assert self.stop_at is not None
         return not self.conns or time.monotonic() >= self.stop_at
 
-    def _accept(self) -> None:
-        assert self.listener is not None
+    def _accept(self, listen: _Listen) -> None:
+        app = listen.app
+        limit = self.config.max_body if app is None else app.max_body
         for _ in range(64):
             if len(self.conns) >= self.max_conns:
                 self._pause_accepting()
                 return
             try:
-                sock, _addr = self.listener.accept()
+                sock, _addr = listen.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -549,21 +624,22 @@ class _Loop:
             sock.setblocking(False)
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Conn(sock, time.monotonic())
+            conn = _Conn(sock, time.monotonic(), app, limit)
             self.conns[sock.fileno()] = conn
             self.selector.register(sock, selectors.EVENT_READ, conn)
 
     def _pause_accepting(self) -> None:
         """Leave new connections in the kernel's backlog for now."""
-        if self.accepting and self.listener is not None:
-            self.selector.unregister(self.listener)
+        if self.accepting and self.listeners:
+            for listen in self.listeners:
+                self.selector.unregister(listen.sock)
             self.accepting = False
 
     def _resume_accepting(self) -> None:
-        listener = self.listener
-        waiting = not self.accepting and listener is not None and self.stop_at is None
-        if waiting and listener is not None and len(self.conns) < self.max_conns:
-            self.selector.register(listener, selectors.EVENT_READ, None)
+        waiting = not self.accepting and self.listeners and self.stop_at is None
+        if waiting and len(self.conns) < self.max_conns:
+            for listen in self.listeners:
+                self.selector.register(listen.sock, selectors.EVENT_READ, listen)
             self.accepting = True
 
     # -- reading and parsing ------------------------------------------------------
@@ -584,6 +660,10 @@ class _Loop:
                 if conn.state == _DRAIN:
                     conn.drain_left -= n
                     if n == 0 or conn.drain_left <= 0:
+                        self._close(conn)
+                    return
+                if conn.state == _STREAM:  # a live stream reads nothing more
+                    if n == 0:
                         self._close(conn)
                     return
                 conn.buf += data
@@ -615,10 +695,11 @@ class _Loop:
                     if body_or_none is None:
                         return
                     self._dispatch(conn, body_or_none)
-                if conn.state in (_BUSY, _DRAIN) or conn.close_after:
+                if conn.state in (_BUSY, _DRAIN, _STREAM) or conn.close_after:
                     return
             except _BadRequest as bad:
-                self.receiver.stats.drop()
+                if conn.app is None:
+                    self.receiver.stats.drop()
                 self._send(conn, _response(bad.status, _json({"error": bad.message}), True), True)
                 return
 
@@ -677,7 +758,7 @@ class _Loop:
         if len(lengths) != 1 or not next(iter(lengths)).isdigit():
             raise _BadRequest(400, "invalid Content-Length")
         length = int(next(iter(lengths)))
-        if method == "POST" and length > self.config.max_body:
+        if method == "POST" and length > conn.limit:
             req.refused, req.size = True, length
             self._dispatch(conn, b"")
             return True
@@ -717,10 +798,10 @@ class _Loop:
                 body = b"".join(conn.chunks)
                 conn.chunks = []
                 return body
-            if conn.chunk_total + size > self.config.max_body:
+            if conn.chunk_total + size > conn.limit:
                 assert conn.req is not None
                 conn.req.refused = True
-                conn.req.size = 4 * self.config.max_body  # unknown: drain up to the cap
+                conn.req.size = 4 * conn.limit  # unknown: drain up to the cap
                 conn.chunks = []
                 return b""
             if len(buf) < line_end + 2 + size + 2:
@@ -740,6 +821,9 @@ class _Loop:
         req.body = body
         if not req.refused:
             req.size = len(body)
+        if conn.app is not None:
+            self._dispatch_app(conn, conn.app, req)
+            return
         receiver = self.receiver
         if req.method == "POST":
             if receiver.forwarder is not None and not req.refused:
@@ -767,27 +851,104 @@ class _Loop:
             )
             self._send(conn, response, True)
 
-    def _forward_done(self, conn: _Conn, future: Future[tuple[bytes, bool]]) -> None:
+    def _dispatch_app(self, conn: _Conn, app: App, req: _Request) -> None:
+        """A request on an app's socket: answered on the loop when the app says it is
+        quick, otherwise on a worker thread (as forwarding is), the connection asleep."""
+        if app.inline(req.method, req.target):
+            try:
+                response, close = self._app_answer(conn, app, req)
+            except Exception:  # a page bug must not take the receiver down
+                response, close = _response(500, _json({"error": "the page failed"}), True), True
+            self._answered_app(conn, req, response, close)
+            return
+        conn.state = _BUSY
+        self.selector.unregister(conn.sock)
+        conn.wants_write = False
+        if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(16, thread_name_prefix="terra-forward")
+        future = self.pool.submit(self._app_answer, conn, app, req)
+        future.add_done_callback(lambda f: self._forward_done(conn, f, req))
+
+    def _app_answer(self, conn: _Conn, app: App, req: _Request) -> tuple[bytes, bool]:
+        """The app's answer as bytes (on the loop or a worker). A stream is left on
+        `conn.stream` for the loop to take up; the connection is not touched here."""
+        body = None if req.refused else req.body
+        answer = app.handle(req.method, req.target, req.lower, body)
+        if isinstance(answer, Reply):
+            close = answer.close or req.refused or not req.keep_alive
+            head_only = req.method == "HEAD"
+            return _response(
+                answer.status, answer.body, close, None, answer.headers, head_only
+            ), close
+        conn.stream = answer
+        lines = ["HTTP/1.1 200 OK"] + [f"{n}: {v}" for n, v in answer.headers]
+        lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        return head + answer.first, False
+
+    def _answered_app(self, conn: _Conn, req: _Request, response: bytes, close: bool) -> None:
+        """On the loop: send an app's answer; a stream stays open, a refused body drains."""
+        if conn.stream is not None:
+            conn.state = _STREAM
+            conn.buf.clear()
+            self.streams.add(conn)
+        elif req.refused:
+            self._start_drain(conn, req.size)
+        self._send(conn, response, close)
+
+    def _pump_streams(self, now: float) -> None:
+        """Ask every open stream for news and send it (they keep their own pace)."""
+        self.news = False
+        self.due = 0.0
+        for conn in list(self.streams):
+            stream = conn.stream
+            if stream is None or conn.sock.fileno() < 0:
+                self.streams.discard(conn)
+                continue
+            try:
+                data = stream.poll(now)
+            except Exception:  # a page's bug must not take the loop down
+                data, stream.ended = None, True
+            if stream.ended:
+                self._close(conn)
+                continue
+            if data:
+                self._send(conn, data, False)
+            if stream.due and (not self.due or stream.due < self.due):
+                self.due = stream.due
+
+    def _forward_done(
+        self, conn: _Conn, future: Future[tuple[bytes, bool]], req: _Request | None = None
+    ) -> None:
         """Called on the worker thread: hand the result to the loop and wake it."""
-        self.done.put((conn, future))
+        self.done.put((conn, future, req))
         self._wake()
 
     def _finish_forwards(self) -> None:
         while True:
             try:
-                conn, future = self.done.get_nowait()
+                conn, future, req = self.done.get_nowait()
             except queue.Empty:
                 return
             if conn.sock.fileno() < 0:
+                if conn.stream is not None:
+                    conn.stream.close()
+                    conn.stream = None
                 continue
             conn.state = _HEAD
             self.selector.register(conn.sock, selectors.EVENT_READ, conn)
             try:
                 response, close = future.result()
-            except Exception:  # a forwarder bug must not take the receiver down
-                response = _response(502, _json({"error": "forwarding failed"}), True)
+            except Exception:  # a forwarder (or page) bug must not take the receiver down
+                failed = "forwarding failed" if req is None else "the page failed"
+                response = _response(502 if req is None else 500, _json({"error": failed}), True)
                 close = True
-            self._send(conn, response, close)
+            if req is not None:
+                self._answered_app(conn, req, response, close)
+            else:
+                self._send(conn, response, close)
             if not close and conn.sock.fileno() >= 0:
                 self._advance(conn)
 
@@ -840,8 +1001,14 @@ class _Loop:
     def _sweep(self, now: float) -> None:
         self._resume_accepting()
         idle, whole = self.config.idle_timeout, self.config.request_timeout
+        if self.streams:
+            self._pump_streams(now)
         for conn in list(self.conns.values()):
             if conn.state == _BUSY:
+                continue
+            if conn.state == _STREAM:
+                if conn.out and now - conn.active > idle:  # the page stopped reading
+                    self._close(conn)
                 continue
             if conn.state == _DRAIN:
                 if now - conn.started > 5.0:
@@ -859,7 +1026,7 @@ class _Loop:
 
     def _drop(self, conn: _Conn, mid: bool, answer: bool = False) -> None:
         """Give up on a connection; a request cut short counts as dropped (and gets 408)."""
-        if mid:
+        if mid and conn.app is None:
             self.receiver.stats.drop()
         if answer:
             with contextlib.suppress(OSError):
@@ -876,13 +1043,17 @@ class _Loop:
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(conn.sock)
         conn.sock.close()
+        if conn.stream is not None:
+            self.streams.discard(conn)
+            conn.stream.close()
+            conn.stream = None
 
     def _close_all(self) -> None:
         for conn in list(self.conns.values()):
             self._close(conn)
-        if self.listener is not None:
-            self.listener.close()
-            self.listener = None
+        for listen in self.listeners:
+            listen.sock.close()
+        self.listeners = []
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
         self.selector.close()
