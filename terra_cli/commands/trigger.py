@@ -13,7 +13,7 @@ import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.commands.options import SHELL_HISTORY_WARNING
+from terra_cli.commands.options import SHELL_HISTORY_WARNING, SecretOption
 from terra_cli.errors import AuthError, UsageError
 from terra_cli.render import events as show
 from terra_cli.webhooks import samples
@@ -86,16 +86,7 @@ def trigger(
         Path | None,
         typer.Option("--file", metavar="PAYLOAD.json", help="Send your own JSON payload."),
     ] = None,
-    secret: Annotated[
-        str | None,
-        typer.Option(
-            "--secret",
-            metavar="S",
-            help="Signing secret (prefer 'terra config set signing-secret' or "
-            "TERRA_SIGNING_SECRET: a flag stays in shell history).",
-            show_default=False,
-        ),
-    ] = None,
+    secret: SecretOption = None,
     unsigned: Annotated[
         bool, typer.Option("--unsigned", help="Send without signature headers.")
     ] = False,
