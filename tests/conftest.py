@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,3 +199,39 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TERRA_CONFIG_DIR", str(tmp_path / "inproc-config"))
     monkeypatch.setenv("TERRA_DATA_DIR", str(tmp_path / "inproc-data"))
+
+
+# Signals a run may inherit as ignored: `nohup` ignores SIGHUP, and a shell starting a
+# background job without job control ignores SIGINT and SIGQUIT. An ignored signal
+# stays ignored across exec, so every terra a test starts would inherit it (and
+# `terra listen` rightly keeps an ignored SIGHUP). A handler, unlike SIG_IGN, is reset
+# to the default in a child at exec: this process still shrugs the signal off, and
+# each child starts with the default disposition the tests expect.
+_INHERITABLE = ("SIGHUP", "SIGINT", "SIGQUIT")
+
+
+def _shrug(signum: int, frame: object) -> None:
+    """Ignore the signal in the test process without passing SIG_IGN on to children."""
+
+
+@contextmanager
+def default_signals_for_children() -> Iterator[None]:
+    """Within the block, children start with the default disposition of each
+    signal in _INHERITABLE that this process ignores; restored after."""
+    replaced = {}
+    for name in _INHERITABLE:
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is signal.SIG_IGN:
+            replaced[signum] = signal.signal(signum, _shrug)
+    try:
+        yield
+    finally:
+        for signum, previous in replaced.items():
+            signal.signal(signum, previous)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _children_get_default_signals() -> Iterator[None]:
+    """The suite behaves the same however it is started (nohup, CI, a background job)."""
+    with default_signals_for_children():
+        yield

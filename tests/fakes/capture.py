@@ -2,17 +2,22 @@
 
 It stands in for the user's app (forwarding, replay) or a listener (trigger).
 Each request is kept with its method, path, headers in wire order and the
-exact body bytes; the answer's status, body and delay are set per test.
+exact body bytes; the answer's status, body, extra headers, framing and delay
+are set per test (framing as real apps do it: Content-Length, chunked as from
+a streaming response, or no length and the connection closed after the body).
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Literal
 
 
 @dataclass
@@ -39,6 +44,8 @@ class CaptureServer:
     status: int = 200
     answer: bytes = b'{"ok": true}'
     delay: float = 0.0
+    headers: list[tuple[str, str]] = field(default_factory=list)  # added to every answer
+    framing: Literal["length", "chunked", "close"] = "length"
     requests: list[Captured] = field(default_factory=list)
 
     @property
@@ -67,12 +74,28 @@ def _handler(state: CaptureServer) -> type[BaseHTTPRequestHandler]:
             )
             if state.delay:
                 time.sleep(state.delay)
-            head = (
-                f"HTTP/1.1 {state.status} X\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(state.answer)}\r\n\r\n"
-            ).encode("ascii")
+            lines = [f"HTTP/1.1 {state.status} X", "Content-Type: application/json"]
+            lines += [f"{name}: {value}" for name, value in state.headers]
+            answer = state.answer
+            if state.framing == "length":
+                lines.append(f"Content-Length: {len(answer)}")
+            elif state.framing == "chunked":
+                lines.append("Transfer-Encoding: chunked")
+                half = len(answer) // 2
+                answer = (
+                    b"".join(
+                        b"%x\r\n%s\r\n" % (len(part), part)
+                        for part in (answer[:half], answer[half:])
+                        if part
+                    )
+                    + b"0\r\n\r\n"
+                )
+            else:
+                lines.append("Connection: close")
+                self.close_connection = True
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
             with suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(head + state.answer)
+                self.wfile.write(head + answer)
 
         do_POST = do_PUT = do_GET = _any
 
@@ -83,10 +106,17 @@ def _handler(state: CaptureServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def capture_server(status: int = 200, delay: float = 0.0) -> Iterator[CaptureServer]:
-    """Run a capture server on a free port for the duration of the block."""
+def capture_server(
+    status: int = 200, delay: float = 0.0, tls: tuple[Path, Path] | None = None
+) -> Iterator[CaptureServer]:
+    """Run a capture server on a free port for the duration of the block
+    (HTTPS with `tls` = (certificate, key) files)."""
     state = CaptureServer(status=status, delay=delay)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)

@@ -7,6 +7,7 @@ import stat
 
 import pytest
 
+from terra_cli.settings import mask
 from tests.conftest import Home
 
 API_KEY = "key_0123456789abcdefXYZ"
@@ -27,6 +28,24 @@ def test_set_from_stdin_then_get_and_show(home: Home) -> None:
     shown = home.run("config", "show")
     assert shown.code == 0
     assert "key…XYZ" in shown.stdout and "file" in shown.stdout  # 6 of 23 shown
+
+
+def test_every_secret_is_masked_in_show_whatever_its_source(home: Home) -> None:
+    import json
+
+    secrets = {
+        "dev-id": ("TERRA_DEV_ID", "devid-0123456789abcdef0123"),
+        "api-key": ("TERRA_API_KEY", "apikey-0123456789abcdef0123"),
+        "signing-secret": ("TERRA_SIGNING_SECRET", "whsec-0123456789abcdef0123"),
+        "ngrok-authtoken": ("NGROK_AUTHTOKEN", "2abcdefghijklmnopqrstuvwxyz_ngrok"),
+        "admin-token": ("TERRA_ADMIN_TOKEN", "admintok-0123456789abcdef0123"),
+    }
+    env = {name: value for name, value in secrets.values()}
+    r = home.run("config", "show", "--json", env=env)  # the leak guard checks every value
+    assert r.code == 0
+    values = json.loads(r.stdout)["values"]
+    for key, (_, value) in secrets.items():
+        assert values[key] == {"value": mask(value), "source": "env"}, key
 
 
 def test_show_json_and_reveal(home: Home) -> None:
@@ -144,12 +163,14 @@ def test_symlinked_config_file_exits_9_and_writes_nothing(home: Home) -> None:
     assert home.config_file.is_symlink()
 
 
-def test_loose_permissions_tightened_with_warning(home: Home) -> None:
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604], ids=["644", "640", "604"])
+def test_loose_permissions_tightened_with_warning(home: Home, mode: int) -> None:
     home.run("config", "set", "dev-id", input=DEV_ID)
-    os.chmod(home.config_file, 0o644)
+    os.chmod(home.config_file, mode)
     r = home.run("config", "show")
     assert r.code == 0
-    assert "Warning:" in r.stderr and "now 600" in r.stderr
+    assert f"Warning: {home.config_file} was readable by other users (mode {mode:o})" in r.stderr
+    assert "now 600" in r.stderr
     assert stat.S_IMODE(home.config_file.stat().st_mode) == 0o600
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,12 +123,29 @@ def test_save_creates_private_file_and_dir(tmp_path: Path) -> None:
     assert s.ConfigFile.load(cfg.path).get("default", s.KEYS["api-key"]) == "k" * 20
 
 
-def test_loose_file_is_tightened_with_warning(tmp_path: Path) -> None:
+# Group-readable alone, world-readable alone, and every other group/other bit on its own.
+LOOSE_MODES = [0o644, 0o640, 0o660, 0o604, 0o620, 0o610, 0o602, 0o601]
+
+
+@pytest.mark.parametrize("mode", LOOSE_MODES, ids=[f"{m:o}" for m in LOOSE_MODES])
+def test_loose_file_is_tightened_with_warning(tmp_path: Path, mode: int) -> None:
     cfg = _file(tmp_path, '[profiles.default]\ndev_id = "abc"\n')
-    os.chmod(cfg.path, 0o644)
+    os.chmod(cfg.path, mode)
     again = s.ConfigFile.load(cfg.path)
     assert stat.S_IMODE(cfg.path.stat().st_mode) == 0o600
-    assert again.warnings and "644" in again.warnings[0]
+    assert again.warnings == [
+        f"{cfg.path} was readable by other users (mode {mode:o}); it is now 600."
+    ]
+    assert again.get("default", s.KEYS["dev-id"]) == "abc"
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o700])
+def test_private_file_is_left_alone(tmp_path: Path, mode: int) -> None:
+    cfg = _file(tmp_path, '[profiles.default]\ndev_id = "abc"\n')
+    os.chmod(cfg.path, mode)
+    again = s.ConfigFile.load(cfg.path)
+    assert stat.S_IMODE(cfg.path.stat().st_mode) == mode
+    assert again.warnings == []
 
 
 def test_malformed_toml_names_file_and_line(tmp_path: Path) -> None:
@@ -188,3 +207,99 @@ def test_profiles_and_use(tmp_path: Path) -> None:
 def test_bad_profile_names(name: str) -> None:
     with pytest.raises(InputError):
         s.validate_profile(name)
+
+
+def test_url_settings_are_validated_wherever_they_come_from(tmp_path: Path) -> None:
+    cfg = _file(tmp_path, '[profiles.default]\naccess_url = "ftp://bad.example"\n')
+    settings = s.Settings(cfg, env={"TERRA_API_URL": "https://env.example/v2/"})
+    assert settings.url("api-url") == "https://env.example/v2"
+    with pytest.raises(InputError) as from_file:
+        settings.url("access-url")
+    assert from_file.value.message.startswith("config key access-url must be an http://")
+    bad_env = s.Settings(_file(tmp_path / "o"), env={"TERRA_API_URL": "api.example"})
+    with pytest.raises(InputError) as from_env:
+        bad_env.url("api-url")
+    assert from_env.value.message.startswith("TERRA_API_URL must be an http://")
+    assert s.Settings(_file(tmp_path / "p"), env={}).url("access-url") == (
+        "https://access.tryterra.co"
+    )
+
+
+def test_the_secret_keys_are_exactly_the_credentials() -> None:
+    assert sorted(k.name for k in s.KEYS.values() if k.secret) == [
+        "admin-token",
+        "api-key",
+        "dev-id",
+        "ngrok-authtoken",
+        "signing-secret",
+    ]
+
+
+def test_config_and_data_dirs_follow_their_variables(tmp_path: Path) -> None:
+    env = {"TERRA_CONFIG_DIR": str(tmp_path / "c"), "TERRA_DATA_DIR": str(tmp_path / "d")}
+    assert s.config_dir(env) == tmp_path / "c"
+    assert s.data_dir(env) == tmp_path / "d"
+    home = {"TERRA_CONFIG_DIR": "~/cfg", "TERRA_DATA_DIR": "~/data"}
+    assert s.config_dir(home) == Path("~/cfg").expanduser()
+    assert s.data_dir(home) == Path("~/data").expanduser()
+    assert s.config_dir({}).name == "terra-cli" and s.data_dir({}).name == "terra-cli"
+
+
+def test_a_folder_that_cannot_be_made_says_why(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    target = blocker / "events"
+    with pytest.raises(LocalResourceError) as info:
+        s.ensure_private_dir(target)
+    assert info.value.message == f"Cannot create the directory {target}: Not a directory."
+
+
+def test_a_config_path_that_is_a_folder_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.mkdir()
+    with pytest.raises(InputError) as info:
+        s.ConfigFile.load(path)
+    assert info.value.message == f"{path} is a directory, not a config file."
+
+
+def test_an_unreadable_config_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, '[profiles.default]\ndev_id = "abc"\n')
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # root reads any file: inject it
+    with pytest.raises(LocalResourceError) as info:
+        s.ConfigFile.load(path)
+    assert info.value.message == f"Cannot read {path}: Permission denied."
+
+
+def test_a_loose_file_that_cannot_be_tightened_says_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, '[profiles.default]\ndev_id = "abc"\n')
+    os.chmod(path, 0o644)
+
+    def not_yours(target: Any, mode: int) -> None:
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))  # someone else's file
+
+    monkeypatch.setattr(os, "chmod", not_yours)
+    cfg = s.ConfigFile.load(path)
+    assert cfg.warnings == [
+        f"{path} is readable by other users and could not be tightened; run: chmod 600 {path}"
+    ]
+    assert cfg.get("default", s.KEYS["dev-id"]) == "abc"
+
+
+def test_exists_and_other_top_level_keys_survive_a_save(tmp_path: Path) -> None:
+    missing = _file(tmp_path)
+    assert missing.exists is False
+    cfg = _file(tmp_path, 'aardvark = "kept"\nzebra = "kept too"\n[profiles.default]\n')
+    assert cfg.exists is True
+    cfg.set("default", s.KEYS["dev-id"], "abc")
+    cfg.save()
+    text = cfg.path.read_text()
+    assert text.startswith('active_profile = "default"\n')
+    again = s.ConfigFile.load(cfg.path)
+    assert again.data["aardvark"] == "kept" and again.data["zebra"] == "kept too"
+    assert text.count("active_profile") == 1

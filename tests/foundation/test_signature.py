@@ -1,16 +1,28 @@
-"""Terra's signature algorithm: published vectors, verdicts and properties."""
+"""Terra's signature algorithm: published vectors (TERRA-API.md §5, the one copy in the
+suite), verdicts, the constant-time comparison and properties."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terra_cli.webhooks.signature import Verdict, compute, find_header, parse_header, sign, verify
+from terra_cli.webhooks import samples
+from terra_cli.webhooks.signature import (
+    ParsedHeader,
+    Verdict,
+    compute,
+    find_header,
+    parse_header,
+    sign,
+    verify,
+)
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "terra" / "samples"
 OURS = "0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -64,9 +76,29 @@ def test_healthcheck_vector_body_is_168_bytes() -> None:
     assert len(HEALTHCHECK) == 168
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not present")
+@pytest.mark.skipif(not SAMPLES.exists(), reason="the shared docs sit beside the repository only")
 def test_deauth_body_matches_the_published_sample() -> None:
     assert (SAMPLES / "deauth.json").read_bytes() == DEAUTH
+
+
+def test_deauth_vector_has_the_shape_terra_trigger_sends() -> None:
+    """The facts of Terra's deauth vector, checked against the project's own sample
+    (runs in every clone, unlike the byte comparison with the shared file)."""
+    published = json.loads(DEAUTH)
+    # Terra's bodies use ", " and ": " separators; the sample encoder writes them the same way.
+    assert samples.encode(published) == DEAUTH
+    ours = samples.build(
+        "deauth",
+        datetime(2022, 11, 29, tzinfo=timezone.utc),
+        options=samples.SampleOptions(user_id=published["user"]["user_id"], provider="FITBIT"),
+    )
+    for key in ("type", "status", "message", "version"):
+        assert ours[key] == published[key]
+    assert set(published) <= set(ours)
+    assert set(published["user"]) <= set(ours["user"])
+    assert {k: ours["user"][k] for k in ("user_id", "provider")} == {
+        k: published["user"][k] for k in ("user_id", "provider")
+    }
 
 
 @pytest.mark.parametrize(("secret", "ts", "body", "mac"), VECTORS)
@@ -76,11 +108,92 @@ def test_published_vectors(secret: str, ts: int, body: bytes, mac: str) -> None:
     assert verify(f"t={ts},v1={mac}", body, secret, now=ts) is Verdict.OK
 
 
+@pytest.mark.parametrize(("secret", "ts", "body", "mac"), VECTORS)
+def test_vectors_inside_the_window_are_ok_and_outside_stale(
+    secret: str, ts: int, body: bytes, mac: str
+) -> None:
+    header = f"t={ts},v1={mac}"
+    assert verify(header, body, secret, now=ts + 299) is Verdict.OK
+    assert verify(header, body, secret, now=ts - 299) is Verdict.OK
+    assert verify(header, body, secret, now=ts + 301) is Verdict.STALE
+    assert verify(header, body, secret, now=ts - 301) is Verdict.STALE
+    assert verify(header, body, secret, now=ts + 301, tolerance=400) is Verdict.OK
+
+
+@pytest.mark.parametrize(("secret", "ts", "body", "mac"), VECTORS)
+def test_vectors_tampered_are_bad(secret: str, ts: int, body: bytes, mac: str) -> None:
+    header = f"t={ts},v1={mac}"
+    assert verify(header, body + b" ", secret, now=ts) is Verdict.BAD
+    assert verify(header, body, secret + "x", now=ts) is Verdict.BAD
+    assert verify(f"t={ts + 1},v1={mac}", body, secret, now=ts) is Verdict.BAD
+
+
+def test_upper_case_hex_is_accepted() -> None:
+    secret, ts, body, mac = VECTORS[0]
+    assert verify(f"t={ts},v1={mac.upper()}", body, secret, now=ts) is Verdict.OK
+
+
+class _CompareSpy:
+    """Stands in for hmac.compare_digest and answers what the test decides."""
+
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+        self.calls: list[tuple[object, object]] = []
+
+    def __call__(self, a: object, b: object) -> bool:
+        self.calls.append((a, b))
+        return self.answer
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_signatures_are_compared_only_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch, answer: bool
+) -> None:
+    """CONTRACT.md: constant-time comparison. The verdict follows hmac.compare_digest
+    alone, and every v1 goes through it, so an `==` anywhere would break this test."""
+    secret, ts, body, mac = VECTORS[0]
+    spy = _CompareSpy(answer)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    header = f"t={ts},v1={'0' * 64},v1={mac}"
+    expected = Verdict.OK if answer else Verdict.BAD
+    assert verify(header, body, secret, now=ts) is expected
+    assert spy.calls == [(mac.encode(), b"0" * 64), (mac.encode(), mac.encode())]
+
+
 def test_lenient_header_with_spaces_other_schemes_and_several_v1() -> None:
     secret, ts, body, mac = VECTORS[0]
     header = f"t={ts}, v0=deadbeef, v1=bad, v1={mac}"
     assert parse_header(header).signatures == ("bad", mac)
     assert verify(header, body, secret, now=ts) is Verdict.OK
+    # The first t counts; an empty v1 and parts without '=' are ignored.
+    assert parse_header(f"t={ts},t=1,v1=,junk,v1={mac}") == ParsedHeader(str(ts), (mac,))
+    assert verify(f"t={ts},t=1,v1={mac}", body, secret, now=ts) is Verdict.OK
+
+
+def test_header_parts_count_by_name_in_any_order() -> None:
+    secret, ts, body, mac = VECTORS[0]
+    # v1 before t, and unknown names sorting before or after "t"/"v1", change nothing.
+    for header in (
+        f"v1={mac},t={ts}",
+        f"a=1,t={ts},v1={mac}",
+        f"s=x, t={ts}, u=y, v1={mac}, w=z",
+    ):
+        assert parse_header(header) == ParsedHeader(str(ts), (mac,)), header
+        assert verify(header, body, secret, now=ts) is Verdict.OK, header
+
+
+def test_a_matching_mac_under_another_scheme_is_not_accepted() -> None:
+    secret, ts, body, mac = VECTORS[0]
+    for scheme in ("v2", "v10", "w1", "v"):
+        assert parse_header(f"t={ts},{scheme}={mac}").signatures == ()
+        assert verify(f"t={ts},{scheme}={mac}", body, secret, now=ts) is Verdict.BAD
+
+
+def test_a_non_numeric_timestamp_with_a_matching_mac_is_bad_not_an_error() -> None:
+    secret, _, body, _ = VECTORS[0]
+    for stamp in ("abc", "1.5", "", " "):
+        header = f"t={stamp},v1={compute(secret, stamp.strip(), body)}"
+        assert verify(header, body, secret, now=1723808700) is Verdict.BAD, stamp
 
 
 def test_only_v0_is_never_accepted() -> None:
@@ -142,6 +255,13 @@ def test_tolerance_is_adjustable() -> None:
     header = f"t={ts},v1={mac}"
     assert verify(header, body, secret, now=ts + 1000, tolerance=2000) is Verdict.OK
     assert verify(header, body, secret, now=ts + 10, tolerance=5) is Verdict.STALE
+
+
+def test_no_secret_is_unchecked_and_blank_header_is_unsigned() -> None:
+    assert verify(None, b"{}", None, now=0) is Verdict.UNCHECKED
+    assert verify("t=1,v1=00", b"{}", "", now=0) is Verdict.UNCHECKED
+    assert verify(None, b"{}", OURS, now=0) is Verdict.UNSIGNED
+    assert verify("  ", b"{}", OURS, now=0) is Verdict.UNSIGNED
 
 
 def test_failed_property() -> None:

@@ -94,6 +94,20 @@ def test_json_max_events_records_log_and_exit_0(home: Home) -> None:
     assert "3 events (3 ok)" in err
 
 
+def test_a_second_run_appends_to_the_event_log(home: Home) -> None:
+    ids = []
+    for n in (1, 2):
+        body = dumps({"type": "healthcheck", "run": n})
+        listener = start_listener(home, "--max-events", "1", env=ENV)
+        reply = listener.post(body, signed(body))
+        code, _, err = listener.finish()
+        assert code == 0, err
+        ids.append(reply.json()["id"])
+    records = log_records(home)
+    assert [r["id"] for r in records] == ids
+    assert [json.loads(r["body"])["run"] for r in records] == [1, 2]
+
+
 def test_a_failed_verdict_makes_max_events_exit_1(home: Home) -> None:
     listener = start_listener(home, "--max-events", "2", env=ENV)
     body = dumps(EVENTS["sleep"])

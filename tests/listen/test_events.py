@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from terra_cli.webhooks.events import (
     KNOWN_TYPES,
+    STREAM_OVER,
     Delivery,
     ForwardInfo,
     build_event,
@@ -105,6 +106,21 @@ def test_records_are_null_without_data_and_counted_with_it() -> None:
     assert summarize(dumps(EVENTS["athlete"])).records == 1
     s = summarize(dumps(EVENTS["activity"]))
     assert (s.start, s.end) == ("2026-11-01", "2026-11-03")
+
+
+@pytest.mark.parametrize("padding", [0, STREAM_OVER], ids=["small", "streamed"])
+def test_data_as_one_object_counts_one_record(padding: int) -> None:
+    record = EVENTS["activity"]["data"][0]
+    doc = {**EVENTS["activity"], "data": record, "pad": "x" * padding}
+    s = summarize(dumps(doc))
+    assert s.records == 1
+    assert s.text.startswith("1 activity record")
+    assert not s.text.startswith("1 activity records")
+    # A list of one is one record too (singular), and no data at all is none.
+    one = summarize(dumps({**EVENTS["activity"], "data": [record], "pad": "x" * padding}))
+    assert one.records == 1 and one.text.startswith("1 activity record,")
+    none = summarize(dumps({**EVENTS["activity"], "data": None, "pad": "x" * padding}))
+    assert none.records == 0 and none.text == "0 activity records"
 
 
 def test_reauth_without_old_user_still_summarises() -> None:

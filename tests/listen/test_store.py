@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import stat
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from terra_cli.errors import ExitCode, InputError
+from terra_cli.errors import ExitCode, InputError, LocalResourceError
 from terra_cli.settings import data_dir
 from terra_cli.webhooks.events import Delivery, ForwardInfo
-from terra_cli.webhooks.store import EventStore, record_body, record_from, utc_now_iso
+from terra_cli.webhooks.store import (
+    EventStore,
+    new_event_id,
+    record_body,
+    record_from,
+    utc_now_iso,
+)
 
 
 def rec(rid: str, day: str = "2026-11-28", **kw: Any) -> dict[str, Any]:
@@ -28,6 +38,93 @@ def test_append_writes_one_line_per_record_in_the_day_file(tmp_path: Path) -> No
     assert first.count(b"\n") == 2 and first.endswith(b"\n")
     assert [r["id"] for r in store.iter_records()] == ["evt_c", "evt_b", "evt_a"]
     assert [r["id"] for r in store.iter_records(newest_first=False)] == ["evt_a", "evt_b", "evt_c"]
+
+
+def test_a_second_writer_appends_and_never_overwrites(tmp_path: Path) -> None:
+    """A second `terra listen` on the same UTC day opens the same file: append only."""
+    first = EventStore(tmp_path / "events")
+    first.append(rec("evt_first_run_a"))
+    first.append(rec("evt_first_run_b"))
+    first.close()
+    path = first.path_for("2026-11-28")
+    before = path.read_bytes()
+    second = EventStore(tmp_path / "events")
+    second.append(rec("evt_second_run"))
+    # Both open at once (a listener and a concurrent writer): each line lands at the end.
+    third = EventStore(tmp_path / "events")
+    third.append(rec("evt_third"))
+    second.append(rec("evt_second_again"))
+    second.close()
+    third.close()
+    after = path.read_bytes()
+    assert after.startswith(before)
+    assert [r["id"] for r in second.iter_records(newest_first=False)] == [
+        "evt_first_run_a",
+        "evt_first_run_b",
+        "evt_second_run",
+        "evt_third",
+        "evt_second_again",
+    ]
+    assert after.count(b"\n") == 5 and after.endswith(b"\n")
+
+
+@pytest.mark.parametrize("taken", ["7 bytes", "all but the newline"])
+def test_a_short_write_is_completed_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: str
+) -> None:
+    """On a nearly full disk writev may take only part of a line: the rest follows."""
+    store = EventStore(tmp_path / "events")
+    store.append(rec("evt_before"))
+    real_write = os.write
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        line = b"".join(buffers)
+        return real_write(fd, line[:7] if taken == "7 bytes" else line[:-1])
+
+    writes: list[int] = []
+
+    def counting_write(fd: int, data: Any) -> int:
+        n = real_write(fd, bytes(data)[:5])  # and then 5 at a time
+        writes.append(n)
+        return n
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "writev", short_writev)
+        patched.setattr(os, "write", counting_write)
+        store.append(rec("evt_short", body='{"x": 1}'))
+    store.append(rec("evt_after"))
+    assert writes
+    lines = store.path_for("2026-11-28").read_bytes().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["evt_before", "evt_short", "evt_after"]
+    assert json.loads(lines[1]) == rec("evt_short", body='{"x": 1}')
+
+
+def test_a_day_file_that_cannot_be_opened_is_a_local_resource_error(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "events")
+    blocked = store.path_for("2026-11-28")
+    blocked.mkdir(parents=True)  # a folder where the day file should be (works as root too)
+    with pytest.raises(LocalResourceError) as info:
+        store.append(rec("evt_a"))
+    assert info.value.message == f"Cannot open the event log {blocked}: Is a directory."
+    assert info.value.exit_code == ExitCode.LOCAL
+    assert "--no-save" in (info.value.hint or "")
+
+
+def test_a_failed_write_names_the_file_and_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore(tmp_path / "events")
+    store.append(rec("evt_a"))
+
+    def full(fd: int, buffers: list[bytes]) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "writev", full)
+    with pytest.raises(LocalResourceError) as info:
+        store.append(rec("evt_b"))
+    path = store.path_for("2026-11-28")
+    assert info.value.message == f"Cannot write the event log {path}: No space left on device."
+    assert "Free some space" in (info.value.hint or "")
 
 
 def test_files_are_private(tmp_path: Path) -> None:
@@ -129,3 +226,49 @@ def test_refused_bodies_have_null_body_and_forward_is_logged() -> None:
         "url": "http://127.0.0.1:1/h", "status": None, "latency_ms": 3.0,
         "error": "connection refused", "route": None,
     }  # fmt: skip
+
+
+def test_received_at_is_right_whichever_way_the_clock_moves() -> None:
+    # The formatted second is cached: a clock stepped back (NTP) must not reuse it.
+    for now in (1_790_000_001.25, 1_790_000_001.999, 1_790_000_000.5, 1_790_003_600.0, 1e9):
+        expected = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        assert utc_now_iso(now) == f"{expected}.{round(now % 1 * 1000) % 1000:03d}Z"
+    assert utc_now_iso(1_790_000_000.5) == "2026-09-21T14:13:20.500Z"
+
+
+def test_an_unreadable_day_file_names_the_file_and_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore(tmp_path / "events")
+    store.append(rec("evt_a"))
+    path = store.path_for("2026-11-28")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # root reads any file: inject it
+    with pytest.raises(LocalResourceError) as info:
+        list(store.iter_records())
+    assert info.value.message == f"Cannot read the event log {path}: Permission denied."
+
+
+def test_event_ids_are_evt_and_16_random_hex_digits() -> None:
+    ids = [new_event_id() for _ in range(64)]
+    assert all(re.fullmatch(r"evt_[0-9a-f]{16}", i) for i in ids)
+    assert len(set(ids)) == 64
+    # All 64 bits are random: some id has its top bit set (fails with odds of 2**-64).
+    assert any(int(i[4], 16) >= 8 for i in ids)
+
+
+def test_milliseconds_are_cut_not_rounded_into_the_next_second() -> None:
+    assert utc_now_iso(1_790_000_000.9996) == "2026-09-21T14:13:20.999Z"
+    assert utc_now_iso(1_790_000_000.0004) == "2026-09-21T14:13:20.000Z"
+
+
+def test_find_skips_records_without_an_id(tmp_path: Path) -> None:
+    store = EventStore(tmp_path)
+    store.append(rec("evt_abc123"))
+    store.append({"received_at": "2026-11-28T11:00:00.000Z", "id": 7})  # hand-edited line
+    store.append({"received_at": "2026-11-28T12:00:00.000Z", "body": "{}"})
+    assert store.find("evt_abc123")["id"] == "evt_abc123"
+    assert store.find("abc")["id"] == "evt_abc123"

@@ -39,6 +39,9 @@ from tests.conftest import TERRA, Home
 from tests.listen.conftest import _first_line
 from tests.reliability.conftest import ENV, log_records, signature
 
+# 20,000 events take minutes on a slow machine: a longer limit than the suite's 120 s.
+pytestmark = pytest.mark.timeout(900)
+
 TOTAL = 20_000
 SENDERS = 4
 SAMPLE_EVERY = 500

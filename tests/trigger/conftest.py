@@ -7,8 +7,11 @@ import hmac
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from terra_cli.webhooks.store import EventStore
 
 SECRET = "whsec_test_0123456789abcdef"
 
@@ -42,3 +45,24 @@ def refused_port() -> Iterator[int]:
         yield sock.getsockname()[1]
     finally:
         sock.close()
+
+
+def log_event(data_dir: Path, body: bytes, event_id: str = "evt_00000000000000aa") -> str:
+    """Put one received event in a user's event log, as `terra listen` writes it."""
+    store = EventStore(data_dir / "events")
+    store.append(
+        {
+            "id": event_id,
+            "received_at": "2026-11-28T10:15:00.000Z",
+            "method": "POST",
+            "path": "/consumeTerraWebhook",
+            "headers": {"content-type": "application/json"},
+            "body": body.decode(),
+            "size": len(body),
+            "verdict": "unchecked",
+            "status": 200,
+            "forward": None,
+        }
+    )
+    store.close()
+    return event_id

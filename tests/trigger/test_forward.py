@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -59,18 +60,32 @@ def test_status_comes_back_unchanged(status: int) -> None:
 
 def test_refused_names_the_likely_causes(refused_port: int) -> None:
     url = f"http://localhost:{refused_port}/hook"
+    started = time.perf_counter()
     result = forward.deliver(url, "POST", [], b"{}", timeout=5)
+    elapsed_ms = (time.perf_counter() - started) * 1000
     assert result.status is None and result.error == "refused"
     assert result.hint is not None
     assert f"port {refused_port}" in result.hint
     assert f"http://127.0.0.1:{refused_port}/hook" in result.hint  # the ::1 vs 127.0.0.1 trap
     assert "container" in result.hint
+    assert 0 < result.latency_ms <= elapsed_ms  # measured around the attempt, in ms
     assert result.record() == {
         "url": url,
         "status": None,
-        "latency_ms": result.record()["latency_ms"],
+        "latency_ms": round(result.latency_ms, 1),
         "error": "refused",
     }
+
+
+def test_latency_is_the_apps_answer_time_in_milliseconds() -> None:
+    with capture_server(delay=0.2) as app:
+        started = time.perf_counter()
+        result = forward.deliver(app.url, "POST", [], b"{}", timeout=5)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+    assert result.status == 200
+    # The app held the answer 200 ms: the latency covers that and no more than the call.
+    assert 200 <= result.latency_ms <= elapsed_ms
+    assert result.record()["latency_ms"] == round(result.latency_ms, 1)
 
 
 def test_slow_app_is_a_timeout() -> None:
@@ -115,3 +130,9 @@ def test_connection_listed_headers_are_dropped() -> None:
         [("Connection", "X-A, x-b"), ("X-A", "1"), ("X-B", "2"), ("X-C", "3"), ("TE", "trailers")]
     )
     assert out == [("X-C", "3")]
+
+
+def test_only_the_connection_header_names_hop_by_hop_fields() -> None:
+    # A value that happens to be another header's name drops nothing.
+    headers = [("X-Note", "x-keep, close"), ("X-Keep", "1"), ("Terra-Reference", "x-note")]
+    assert forward.outgoing_headers(headers) == headers

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from terra_cli.webhooks.trigger import DEFAULT_TARGET
 from tests.conftest import Home
 from tests.fakes.capture import capture_server
-from tests.trigger.conftest import SECRET, independent_verify
+from tests.trigger.conftest import SECRET, independent_verify, log_event
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -163,14 +166,61 @@ def test_unreachable_exits_8_naming_the_listener(home: Home, refused_port: int) 
     assert r.stdout == ""
 
 
-def test_default_target_refused_suggests_terra_listen(home: Home) -> None:
-    # Nothing listens on 8080 in the test environment unless another job does;
-    # either answer is fine, but a refusal must point at `terra listen`.
-    r = home.run("trigger", "activity", env=_env())
-    if r.code == 8:
-        assert "terra listen --no-tunnel" in r.stderr
-    else:
-        pytest.skip("something is listening on 127.0.0.1:8080 on this machine")
+# Runs the real entry point in a subprocess with the default target moved to a port that
+# refuses connections: the listener hint is proved without touching 127.0.0.1:8080.
+_MOVED_DEFAULT = """
+import sys
+import terra_cli.webhooks.trigger as engine
+engine.DEFAULT_TARGET = sys.argv[1]
+from terra_cli.app import main
+if any(name.startswith("terra_cli.commands.") for name in sys.modules):
+    sys.exit(99)  # commands loaded before the patch: never fall back to the real default
+sys.argv = ["terra", *sys.argv[2:]]
+main()
+"""
+
+
+def _run_with_default_target(
+    home: Home, target: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`terra ARGS` whose default --to is `target` (the commands read it when they load)."""
+    return subprocess.run(
+        [sys.executable, "-c", _MOVED_DEFAULT, target, *args],
+        capture_output=True,
+        text=True,
+        env={**home.env, **_env()},
+        cwd=home.root,
+        timeout=30,
+    )
+
+
+def test_default_target_is_the_listeners_documented_url() -> None:
+    assert DEFAULT_TARGET == "http://127.0.0.1:8080/consumeTerraWebhook"
+
+
+def test_default_target_refused_suggests_terra_listen(home: Home, refused_port: int) -> None:
+    target = f"http://127.0.0.1:{refused_port}/consumeTerraWebhook"
+    r = _run_with_default_target(home, target, "trigger", "activity")
+    assert r.returncode == 8, r.stderr
+    assert f"Error: Connection refused at 127.0.0.1:{refused_port}" in r.stderr
+    assert "Hint: Start a listener in another terminal with 'terra listen --no-tunnel'" in r.stderr
+    # The same refusal at a URL the user typed gets the app hint instead.
+    typed = _run_with_default_target(
+        home, target, "trigger", "activity", "--to", f"http://127.0.0.1:{refused_port}/other"
+    )
+    assert typed.returncode == 8
+    assert "terra listen" not in typed.stderr and "Is your app running" in typed.stderr
+
+
+def test_replay_to_the_default_target_refused_suggests_terra_listen(
+    home: Home, refused_port: int
+) -> None:
+    log_event(home.data_dir, b'{"type":"activity","data":[]}')
+    target = f"http://127.0.0.1:{refused_port}/consumeTerraWebhook"
+    r = _run_with_default_target(home, target, "events", "replay", "evt_00000000000000aa")
+    assert r.returncode == 8, r.stderr
+    assert f"Error: Connection refused at 127.0.0.1:{refused_port}" in r.stderr
+    assert "Hint: Start a listener in another terminal with 'terra listen --no-tunnel'" in r.stderr
 
 
 def test_slow_target_exits_8_as_a_timeout(home: Home) -> None:
