@@ -31,3 +31,18 @@ class ParentWatch:
     def gone(self) -> bool:
         """True once the original parent has exited (we were reparented)."""
         return self.enabled and os.getppid() != self.parent
+
+
+class SignalFlag:
+    """Records that a stop signal came, for a main loop that polls it.
+
+    A signal handler runs in the main thread between two bytecodes, possibly
+    while that thread holds a lock inside `threading.Event.wait()`; setting an
+    Event (or taking any lock) there can deadlock. The handler only assigns.
+    """
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def handler(self, signum: int, frame: object) -> None:
+        self.raised = True

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import signal
 import threading
-from types import FrameType
+import time
 from typing import Annotated
 
 import typer
 
 from terra_cli import render
 from terra_cli.commands import load_settings
-from terra_cli.lifecycle import hangup_ignored
+from terra_cli.lifecycle import SignalFlag, hangup_ignored
 
 
 def register(app: typer.Typer) -> None:
@@ -63,22 +63,18 @@ def inspect(
     inspector.start()
     follower = threading.Thread(target=feed.follow, name="terra-inspect-follow", daemon=True)
     follower.start()
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    stop = SignalFlag()
+    signal.signal(signal.SIGINT, stop.handler)
+    signal.signal(signal.SIGTERM, stop.handler)
     if hasattr(signal, "SIGHUP") and not hangup_ignored():
-        signal.signal(signal.SIGHUP, handler)
+        signal.signal(signal.SIGHUP, stop.handler)
     render.info("terra inspect: the saved events in a local page")
     render.info(f"  Event log:   {store.root}")
     render.info(f"  Inspector:   {inspector.url}")
     render.info("  Stop:        Ctrl-C")
     render.result(inspector.url)
     try:
-        while not stop.wait(0.2):
-            pass
+        while not stop.raised:
+            time.sleep(0.1)
     finally:
         inspector.stop()

@@ -472,7 +472,7 @@ def _install_signal_handlers(session: ListenSession) -> None:
     """
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        session.request_stop("stopped")
+        session.request_stop_from_signal("stopped")
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import signal
-import threading
-from types import FrameType
+import time
 from typing import Annotated
 
 import typer
 
 from terra_cli.commands import load_settings
-from terra_cli.lifecycle import ParentWatch, hangup_ignored
+from terra_cli.lifecycle import ParentWatch, SignalFlag, hangup_ignored
 from terra_cli.render import mock as show
 from terra_cli.settings import Settings, mask
 
@@ -97,7 +96,7 @@ def mock(
         on_request=lambda r: (show.record_json if json_out else show.request_line)(r.json()),
         on_delivery=lambda r: (show.record_json if json_out else show.webhook_line)(r.json()),
     )
-    stop = threading.Event()
+    stop = SignalFlag()
     _install_signal_handlers(stop)
     run.start()
     if json_out:
@@ -116,20 +115,16 @@ def mock(
     else:
         show.banner(run.url, dev_label, key_label, target, secret is not None, seed)
     try:
-        while not stop.wait(0.25) and not parent.gone():
-            pass
+        while not stop.raised and not parent.gone():
+            time.sleep(0.1)
     finally:
         summary = run.close()
     show.stopped(summary.requests, summary.delivered, summary.given_up, summary.undelivered)
 
 
-def _install_signal_handlers(stop: threading.Event) -> None:
+def _install_signal_handlers(stop: SignalFlag) -> None:
     """SIGINT / SIGTERM (and a lost terminal's SIGHUP) end the run with exit 0."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, stop.handler)
+    signal.signal(signal.SIGTERM, stop.handler)
     if hasattr(signal, "SIGHUP") and not hangup_ignored():
-        signal.signal(signal.SIGHUP, handler)
+        signal.signal(signal.SIGHUP, stop.handler)

@@ -81,6 +81,7 @@ class ListenSession:
         self.observer = observer
         self.outcome = Outcome()
         self._stop = threading.Event()
+        self._signalled = False  # set by a signal handler, which must take no lock
         self._lock = threading.Lock()
         self._display: threading.Thread | None = None
         self._sink_broken = False
@@ -99,6 +100,18 @@ class ListenSession:
                 self.outcome.reason = reason
         self._stop.set()
 
+    def request_stop_from_signal(self, reason: str) -> None:
+        """Ask the run to end from a signal handler, taking no lock.
+
+        A handler runs in the main thread between two bytecodes, possibly while
+        that thread holds a lock inside `threading.Event.wait()` (the stop
+        event's own): `Event.set()` or any lock there can deadlock. So only the
+        reason is recorded; `run` sees it within one tick.
+        """
+        if not self.outcome.reason:
+            self.outcome.reason = reason
+        self._signalled = True
+
     def run(
         self,
         timeout: float | None = None,
@@ -109,6 +122,9 @@ class ListenSession:
         started = time.monotonic()
         deadline = started + timeout if timeout is not None else None
         while not self._stop.is_set():
+            if self._signalled:
+                self.request_stop("stopped")
+                break
             if self.receiver.failed.is_set():
                 self.request_stop("failure")
                 break
