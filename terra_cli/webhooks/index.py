@@ -43,14 +43,14 @@ BUSY_MS = 5000  # how long the listener's writer waits for another's transaction
 READER_BUSY_MS = 1000  # how long a query waits before it reads the day files instead
 SYNC_COMMIT_BYTES = 64 * 1024 * 1024  # a catch-up commits (and lets others in) this often
 CATCH_UP_NOTICE = 64 * 1024 * 1024  # a catch-up this long is announced (on_catch_up)
-WRITER_BACKLOG = 20_000  # rows waiting for the writer thread, at most; beyond: left to sync
+WRITER_BACKLOG = 2_000  # rows waiting for the writer thread, at most; beyond: left to sync
 WRITER_BATCH = 2_000
-FACTS_KEPT = 50_000  # facts waiting for their rows, at most
+FACTS_KEPT = 5_000  # facts waiting for their rows, at most
 WRITER_PAUSE = 0.2  # seconds rows gather (and the live view summarises them) before a batch
 # Records the writer thread may hold while it catches up: small ones up to this many
 # bytes in all; any other line is read back from the day file (the page cache has it).
 HOLD_LINE = 64 * 1024
-HOLD_BYTES = 4 * 1024 * 1024  # small: a stalled writer must not grow a listener by much
+HOLD_BYTES = 1024 * 1024  # small: a stalled writer must not grow a listener by much
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
